@@ -1,0 +1,263 @@
+// Package sqlite is the embedded default store: one SQLite file, opened with
+// the pure-Go modernc.org/sqlite driver (no cgo), in WAL mode with
+// synchronous=FULL so that every acknowledged write survives a crash or a
+// power loss.
+//
+// All writes go through one writer goroutine that commits them in batches
+// (group commit): concurrent logins share one transaction and one fsync, each
+// in its own savepoint so that one failing login does not undo the others.
+// Reads use a pool of connections and never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ store.Store = (*DB)(nil)
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 256
+
+// DB is a SQLite-backed store.Store.
+type DB struct {
+	read   *sql.DB
+	write  *sql.DB
+	ops    chan op
+	closed chan struct{}
+	done   chan struct{}
+}
+
+type op struct {
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("sqlite store is closed")
+
+// Open opens (creating if needed) the database file at path and runs the
+// migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db := &DB{read: r, write: w, ops: make(chan op, maxBatch), closed: make(chan struct{}), done: make(chan struct{})}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	go db.writer()
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	for i, name := range names {
+		if i < version {
+			continue
+		}
+		b, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops the writer after it has committed what it accepted, and closes
+// the database.
+func (db *DB) Close() error {
+	select {
+	case <-db.closed:
+		return nil
+	default:
+	}
+	close(db.closed)
+	<-db.done
+	return errors.Join(db.write.Close(), db.read.Close())
+}
+
+// exec runs fn in a write transaction (shared with other writes) and waits
+// for the commit.
+func (db *DB) exec(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	o := op{fn: fn, done: make(chan error, 1)}
+	select {
+	case <-db.closed:
+		return ErrClosed
+	default:
+	}
+	select {
+	case db.ops <- o:
+	case <-db.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write will be committed or fail; wait for the answer
+	// even if ctx ends, so a caller never reports failure for a write that
+	// became durable (or the reverse).
+	return <-o.done
+}
+
+func (db *DB) writer() {
+	defer close(db.done)
+	batch := make([]op, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case o := <-db.ops:
+			batch = append(batch, o)
+		case <-db.closed:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case o := <-db.ops:
+					db.commit([]op{o})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-db.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+func (db *DB) commit(batch []op) {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, o := range batch {
+			o.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	single := len(batch) == 1
+	for i, o := range batch {
+		if single {
+			errs[i] = o.fn(tx)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = o.fn(tx)
+		if errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+				errs[i] = errors.Join(errs[i], err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+			errs[i] = errors.Join(errs[i], err)
+		}
+	}
+	if single && errs[0] != nil {
+		tx.Rollback()
+		batch[0].done <- errs[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for _, o := range batch {
+			o.done <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	for i, o := range batch {
+		o.done <- errs[i]
+	}
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+func isUnique(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }

@@ -1,0 +1,420 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+type scanner interface{ Scan(dest ...any) error }
+
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return err
+}
+
+// Apps.
+
+const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at"
+
+func scanApp(s scanner) (gatehouse.App, error) {
+	var a gatehouse.App
+	var access, auth, created, updated int64
+	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated)
+	a.AccessTTL, a.AuthTokenTTL = time.Duration(access)*time.Millisecond, time.Duration(auth)*time.Millisecond
+	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
+	return a, err
+}
+
+func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			a.ID, a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.CreatedAt), ms(a.UpdatedAt))
+		if isUnique(err) {
+			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
+		}
+		return err
+	})
+}
+
+func (db *DB) GetApp(ctx context.Context, id string) (gatehouse.App, error) {
+	a, err := scanApp(db.read.QueryRowContext(ctx, "SELECT "+appCols+" FROM apps WHERE id = ?", id))
+	return a, notFound(err, "app "+id)
+}
+
+func (db *DB) ListApps(ctx context.Context) ([]gatehouse.App, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+appCols+" FROM apps ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanApp)
+}
+
+func (db *DB) UpdateApp(ctx context.Context, a gatehouse.App) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ? WHERE id = ?",
+			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.ID)
+		return affected(res, err, "app "+a.ID)
+	})
+}
+
+func affected(res sql.Result, err error, what string) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Keys.
+
+const keyCols = "id, app_id, kind, name, hash, created_at, revoked_at"
+
+func scanKey(s scanner) (gatehouse.Key, error) {
+	var k gatehouse.Key
+	var created, revoked int64
+	err := s.Scan(&k.ID, &k.AppID, &k.Kind, &k.Name, &k.Hash, &created, &revoked)
+	k.CreatedAt, k.RevokedAt = fromMS(created), fromMS(revoked)
+	return k, err
+}
+
+func (db *DB) CreateKey(ctx context.Context, k gatehouse.Key) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO keys ("+keyCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			k.ID, k.AppID, k.Kind, k.Name, k.Hash, ms(k.CreatedAt), ms(k.RevokedAt))
+		switch {
+		case isUnique(err):
+			return fmt.Errorf("key %s: %w", k.ID, store.ErrConflict)
+		case isForeignKey(err):
+			return fmt.Errorf("app %s: %w", k.AppID, store.ErrNotFound)
+		}
+		return err
+	})
+}
+
+func (db *DB) ListKeys(ctx context.Context, appID string, kind gatehouse.KeyKind) ([]gatehouse.Key, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+keyCols+" FROM keys WHERE app_id = ? AND kind = ? ORDER BY created_at, id", appID, kind)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanKey)
+}
+
+func (db *DB) AllActiveKeys(ctx context.Context) ([]gatehouse.Key, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+keyCols+" FROM keys WHERE revoked_at = 0 ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanKey)
+}
+
+func (db *DB) RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKind, keyID string, at time.Time) (gatehouse.Key, error) {
+	var k gatehouse.Key
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE keys SET revoked_at = ? WHERE id = ? AND app_id = ? AND kind = ? AND revoked_at = 0", ms(at), keyID, appID, kind); err != nil {
+			return err
+		}
+		var err error
+		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyCols+" FROM keys WHERE id = ? AND app_id = ? AND kind = ?", keyID, appID, kind))
+		return notFound(err, "key "+keyID)
+	})
+	return k, err
+}
+
+// Users.
+
+const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at"
+
+func scanUser(s scanner) (gatehouse.User, error) {
+	var u gatehouse.User
+	var created, updated, deleted int64
+	err := s.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted)
+	u.CreatedAt, u.UpdatedAt, u.DeletedAt = fromMS(created), fromMS(updated), fromMS(deleted)
+	return u, err
+}
+
+func (db *DB) GetUser(ctx context.Context, appID, userID string) (gatehouse.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", appID, userID))
+	return u, notFound(err, "user "+userID)
+}
+
+func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+userCols+" FROM users WHERE banned = 1 OR deleted = 1")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanUser)
+}
+
+func putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert bool) error {
+	if insert {
+		_, err := tx.ExecContext(ctx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.DeletedAt))
+		switch {
+		case isUnique(err):
+			return fmt.Errorf("user %s: %w", u.UserID, store.ErrConflict)
+		case isForeignKey(err):
+			return fmt.Errorf("app %s: %w", u.AppID, store.ErrNotFound)
+		}
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE users SET display_name = ?, banned = ?, deleted = ?, updated_at = ?, deleted_at = ? WHERE id = ?",
+		u.DisplayName, u.Banned, u.Deleted, ms(u.UpdatedAt), ms(u.DeletedAt), u.ID)
+	return err
+}
+
+func (db *DB) UpdateUser(ctx context.Context, appID, userID string, update func(*gatehouse.User) error, revokeSessions bool) (gatehouse.User, []gatehouse.Session, error) {
+	var (
+		u       gatehouse.User
+		revoked []gatehouse.Session
+	)
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", appID, userID))
+		if err != nil {
+			return notFound(err, "user "+userID)
+		}
+		if err := update(&u); err != nil {
+			return err
+		}
+		if err := putUser(ctx, tx, &u, false); err != nil {
+			return err
+		}
+		if revokeSessions {
+			revoked, err = revokeUserSessions(ctx, tx, appID, u.ID, u.UpdatedAt)
+		}
+		return err
+	})
+	return u, revoked, err
+}
+
+// Sessions.
+
+const sessionCols = "id, app_id, user_id, device_id, device_info, created_at, last_login_at, expires_at, revoked_at"
+
+func scanSession(s scanner) (gatehouse.Session, error) {
+	var x gatehouse.Session
+	var info string
+	var created, last, exp, revoked int64
+	err := s.Scan(&x.ID, &x.AppID, &x.UserID, &x.DeviceID, &info, &created, &last, &exp, &revoked)
+	if err != nil {
+		return x, err
+	}
+	x.CreatedAt, x.LastLoginAt, x.ExpiresAt, x.RevokedAt = fromMS(created), fromMS(last), fromMS(exp), fromMS(revoked)
+	if info != "" {
+		if err := json.Unmarshal([]byte(info), &x.DeviceInfo); err != nil {
+			return x, fmt.Errorf("session %s device info: %w", x.ID, err)
+		}
+	}
+	return x, nil
+}
+
+func deviceJSON(d gatehouse.DeviceInfo) string {
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
+func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gatehouse.User, existed bool) error) (store.LoginResult, error) {
+	var res store.LoginResult
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res = store.LoginResult{}
+		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", l.AppID, l.UserID))
+		existed := err == nil
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			u = l.NewUser
+		case err != nil:
+			return err
+		}
+		if err := check(&u, existed); err != nil {
+			return err
+		}
+		if !existed || l.DisplayName != nil {
+			if l.DisplayName != nil {
+				u.DisplayName = *l.DisplayName
+			}
+			if existed {
+				u.UpdatedAt = l.Now
+			}
+			if err := putUser(ctx, tx, &u, !existed); err != nil {
+				return err
+			}
+		}
+		res.User, res.Created = u, !existed
+
+		cur, err := scanSession(tx.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND device_id = ? AND revoked_at = 0", l.AppID, l.DeviceID))
+		switch {
+		case err == nil && cur.UserID == u.ID:
+			if l.Session.ExpiresAt.After(cur.ExpiresAt) {
+				cur.ExpiresAt = l.Session.ExpiresAt
+			}
+			cur.LastLoginAt, cur.DeviceInfo = l.Now, l.Session.DeviceInfo
+			_, err = tx.ExecContext(ctx, "UPDATE sessions SET last_login_at = ?, expires_at = ?, device_info = ? WHERE id = ?",
+				ms(cur.LastLoginAt), ms(cur.ExpiresAt), deviceJSON(cur.DeviceInfo), cur.ID)
+			res.Session = cur
+			return err
+		case err == nil:
+			cur.RevokedAt = l.Now
+			if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ? WHERE id = ?", ms(l.Now), cur.ID); err != nil {
+				return err
+			}
+			res.Replaced = &cur
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		s := l.Session
+		s.UserID, s.AppID, s.DeviceID = u.ID, l.AppID, l.DeviceID
+		_, err = tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			s.ID, s.AppID, s.UserID, s.DeviceID, deviceJSON(s.DeviceInfo), ms(s.CreatedAt), ms(s.LastLoginAt), ms(s.ExpiresAt), ms(s.RevokedAt))
+		if isUnique(err) {
+			return fmt.Errorf("session %s: %w", s.ID, store.ErrConflict)
+		}
+		res.Session = s
+		return err
+	})
+	return res, err
+}
+
+func (db *DB) GetSession(ctx context.Context, appID, id string) (gatehouse.Session, error) {
+	s, err := scanSession(db.read.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
+	return s, notFound(err, "session "+id)
+}
+
+func (db *DB) ListSessions(ctx context.Context, appID, userInternalID string, since time.Time) ([]gatehouse.Session, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND user_id = ? AND (revoked_at = 0 OR revoked_at >= ?) AND expires_at >= ? ORDER BY last_login_at DESC, id",
+		appID, userInternalID, ms(since), ms(since))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSession)
+}
+
+func (db *DB) RevokeSession(ctx context.Context, appID, id string, at time.Time) (gatehouse.Session, error) {
+	var s gatehouse.Session
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND id = ? AND revoked_at = 0", ms(at), appID, id); err != nil {
+			return err
+		}
+		var err error
+		s, err = scanSession(tx.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
+		return notFound(err, "session "+id)
+	})
+	return s, err
+}
+
+func revokeUserSessions(ctx context.Context, tx *sql.Tx, appID, userID string, at time.Time) ([]gatehouse.Session, error) {
+	rows, err := tx.QueryContext(ctx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND user_id = ? AND revoked_at = 0 RETURNING "+sessionCols, ms(at), appID, userID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSession)
+}
+
+func (db *DB) RevokeUserSessions(ctx context.Context, appID, userInternalID string, at time.Time) ([]gatehouse.Session, error) {
+	var out []gatehouse.Session
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = revokeUserSessions(ctx, tx, appID, userInternalID, at)
+		return err
+	})
+	return out, err
+}
+
+func (db *DB) ListRevokedSessions(ctx context.Context, now time.Time) ([]gatehouse.Session, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE revoked_at <> 0 AND expires_at > ?", ms(now))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSession)
+}
+
+func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ?", ms(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// Signing keys and secrets.
+
+func (db *DB) SigningKeys(ctx context.Context) ([]token.SigningKey, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT id, seed, created_at, retired_at FROM signing_keys ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s scanner) (token.SigningKey, error) {
+		var k token.SigningKey
+		var created, retired int64
+		err := s.Scan(&k.ID, &k.Seed, &created, &retired)
+		k.CreatedAt, k.RetiredAt = fromMS(created), fromMS(retired)
+		return k, err
+	})
+}
+
+func (db *DB) AddSigningKey(ctx context.Context, k token.SigningKey) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO signing_keys (id, seed, created_at, retired_at) VALUES (?, ?, ?, ?)", k.ID, k.Seed, ms(k.CreatedAt), ms(k.RetiredAt))
+		if isUnique(err) {
+			return fmt.Errorf("signing key %s: %w", k.ID, store.ErrConflict)
+		}
+		return err
+	})
+}
+
+func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
+	var v []byte
+	err := db.read.QueryRowContext(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
+	return v, notFound(err, "secret "+name)
+}
+
+func (db *DB) PutSecretIfAbsent(ctx context.Context, name string, value []byte) ([]byte, error) {
+	var v []byte
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
+	})
+	return v, err
+}
+
+func (db *DB) SetSecret(ctx context.Context, name string, value []byte) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
+		return err
+	})
+}

@@ -1,0 +1,128 @@
+// Package store declares the persistence contract of the Gatehouse server.
+// Every backend (internal/store/sqlite, later PostgreSQL) implements Store and
+// passes the conformance suite in internal/store/storetest.
+//
+// Backends hold no business rules. Where a rule must run inside a
+// transaction (a login must see a ban committed before it), the caller passes
+// a check function that the backend runs on the row it read, in the same
+// transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Sentinel errors, wrapped with %w by the backends.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is everything the server persists.
+type Store interface {
+	// CreateApp stores a new app. Returns ErrConflict if the id is taken.
+	CreateApp(ctx context.Context, a gatehouse.App) error
+	// GetApp returns an app. Returns ErrNotFound if there is none.
+	GetApp(ctx context.Context, id string) (gatehouse.App, error)
+	// ListApps returns every app, oldest first.
+	ListApps(ctx context.Context) ([]gatehouse.App, error)
+	// UpdateApp stores new settings for an existing app. Returns ErrNotFound
+	// if there is none.
+	UpdateApp(ctx context.Context, a gatehouse.App) error
+
+	// CreateKey stores an API or server key. Returns ErrNotFound if its app
+	// does not exist, ErrConflict if its id is taken.
+	CreateKey(ctx context.Context, k gatehouse.Key) error
+	// ListKeys returns the keys of one kind of an app, oldest first,
+	// including revoked ones.
+	ListKeys(ctx context.Context, appID string, kind gatehouse.KeyKind) ([]gatehouse.Key, error)
+	// AllActiveKeys returns every key that is not revoked, of every app.
+	AllActiveKeys(ctx context.Context) ([]gatehouse.Key, error)
+	// RevokeKey marks a key revoked at the given time. Returns ErrNotFound if
+	// the app has no such key of that kind. Revoking a revoked key keeps its
+	// first revocation time.
+	RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKind, keyID string, at time.Time) (gatehouse.Key, error)
+
+	// GetUser returns a user by app and public id. Returns ErrNotFound.
+	GetUser(ctx context.Context, appID, userID string) (gatehouse.User, error)
+	// ListRestrictedUsers returns every banned or deleted user.
+	ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error)
+	// UpdateUser reads a user in a transaction, lets update change it, and
+	// stores the result. If update returns an error nothing is written and
+	// that error is returned. If revokeSessions is true, every live session of
+	// the user is revoked at the user's UpdatedAt in the same transaction and
+	// returned. Returns ErrNotFound if there is no such user.
+	UpdateUser(ctx context.Context, appID, userID string, update func(*gatehouse.User) error, revokeSessions bool) (gatehouse.User, []gatehouse.Session, error)
+
+	// Login records a login in one transaction: it reads the user by app and
+	// public id (or starts from l.NewUser when there is none), runs check on
+	// it (an error aborts everything and is returned), stores the user, and
+	// then claims the device: a live session of the same user on l.DeviceID
+	// is extended, one of another user is revoked (and returned), and
+	// otherwise l.Session is created. The returned session is the one the new
+	// token belongs to.
+	Login(ctx context.Context, l LoginRecord, check func(u *gatehouse.User, existed bool) error) (LoginResult, error)
+
+	// GetSession returns a session. Returns ErrNotFound.
+	GetSession(ctx context.Context, appID, id string) (gatehouse.Session, error)
+	// ListSessions returns the sessions of a user (by internal id), newest
+	// first, live ones and those revoked or expired since `since`.
+	ListSessions(ctx context.Context, appID, userInternalID string, since time.Time) ([]gatehouse.Session, error)
+	// RevokeSession marks a session revoked. Revoking a revoked session keeps
+	// its first revocation time and is not an error. Returns ErrNotFound.
+	RevokeSession(ctx context.Context, appID, id string, at time.Time) (gatehouse.Session, error)
+	// RevokeUserSessions revokes every live session of a user (by internal
+	// id) and returns them.
+	RevokeUserSessions(ctx context.Context, appID, userInternalID string, at time.Time) ([]gatehouse.Session, error)
+	// ListRevokedSessions returns the revoked sessions whose newest token has
+	// not yet expired at now: the state token validation must keep in memory.
+	ListRevokedSessions(ctx context.Context, now time.Time) ([]gatehouse.Session, error)
+	// PurgeSessions deletes sessions that expired before `before`, and
+	// reports how many.
+	PurgeSessions(ctx context.Context, before time.Time) (int, error)
+
+	// SigningKeys returns the key ring.
+	SigningKeys(ctx context.Context) ([]token.SigningKey, error)
+	// AddSigningKey stores a new signing key.
+	AddSigningKey(ctx context.Context, k token.SigningKey) error
+
+	// Secret returns a server-wide secret by name. Returns ErrNotFound.
+	Secret(ctx context.Context, name string) ([]byte, error)
+	// PutSecretIfAbsent stores a secret unless one of that name exists, and
+	// returns the stored value either way.
+	PutSecretIfAbsent(ctx context.Context, name string, value []byte) ([]byte, error)
+	// SetSecret stores or replaces a secret.
+	SetSecret(ctx context.Context, name string, value []byte) error
+
+	// Close releases the store. Writes acknowledged before Close are durable.
+	Close() error
+}
+
+// LoginRecord is the input of Store.Login.
+type LoginRecord struct {
+	AppID  string
+	UserID string // public id
+	// NewUser is stored when the user does not exist yet (its ID is used).
+	NewUser gatehouse.User
+	// DisplayName, when set, replaces the display name.
+	DisplayName *string
+	DeviceID    string
+	// Session is created when the device has no live session of this user.
+	Session gatehouse.Session
+	Now     time.Time
+}
+
+// LoginResult is the output of Store.Login.
+type LoginResult struct {
+	User    gatehouse.User
+	Created bool // the user was created by this login
+	Session gatehouse.Session
+	// Replaced is a session of another user on the same device that this
+	// login revoked, if any.
+	Replaced *gatehouse.Session
+}

@@ -1,0 +1,430 @@
+// Package storetest is the conformance suite every store.Store backend runs.
+// Each case checks one sentence of the Store contract.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Run runs the suite. newStore returns an empty store; the suite closes it.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Apps", testApps},
+		{"Keys", testKeys},
+		{"LoginCreatesUserAndSession", testLoginCreates},
+		{"LoginSameUserSameDeviceExtends", testLoginExtends},
+		{"LoginOtherUserOnDeviceRevokes", testLoginReplaces},
+		{"LoginCheckAbortsEverything", testLoginCheckAborts},
+		{"ParallelLoginsOneDevice", testParallelLogins},
+		{"ParallelFirstLogins", testParallelFirstLogins},
+		{"UpdateUserRevokesSessions", testUpdateUser},
+		{"RevokeSession", testRevokeSession},
+		{"RevokedSessionsAndPurge", testRevokedAndPurge},
+		{"TimezoneRoundTrip", testTimezone},
+		{"SigningKeysAndSecrets", testKeysAndSecrets},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			c.fn(t, s)
+		})
+	}
+}
+
+var t0 = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+
+func mustApp(t *testing.T, s store.Store, id string) gatehouse.App {
+	t.Helper()
+	a := gatehouse.App{ID: id, Name: "app " + id, AccessTTL: gatehouse.DefaultAccessTTL, AuthTokenTTL: gatehouse.DefaultAuthTokenTTL, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateApp(context.Background(), a); err != nil {
+		t.Fatalf("CreateApp: %v", err)
+	}
+	return a
+}
+
+func testApps(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := mustApp(t, s, "app1")
+	if err := s.CreateApp(ctx, a); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateApp twice: got %v, want ErrConflict", err)
+	}
+	if _, err := s.GetApp(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetApp unknown: got %v, want ErrNotFound", err)
+	}
+	a.SecureMode, a.AccessTTL, a.UpdatedAt = true, 2*time.Hour, t0.Add(time.Minute)
+	if err := s.UpdateApp(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetApp(ctx, "app1")
+	if err != nil || got != a {
+		t.Fatalf("GetApp = %+v, %v; want %+v", got, err, a)
+	}
+	if err := s.UpdateApp(ctx, gatehouse.App{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateApp unknown: got %v, want ErrNotFound", err)
+	}
+	b := gatehouse.App{ID: "app0", Name: "later", AccessTTL: time.Hour, AuthTokenTTL: time.Minute, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}
+	if err := s.CreateApp(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := s.ListApps(ctx)
+	if err != nil || len(apps) != 2 || apps[0].ID != "app1" || apps[1].ID != "app0" {
+		t.Fatalf("ListApps = %+v, %v; want app1 then app0 (oldest first)", apps, err)
+	}
+}
+
+func testKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustApp(t, s, "app1")
+	k1 := gatehouse.Key{ID: "k1", AppID: "app1", Kind: gatehouse.APIKey, Name: "web", Hash: []byte{1, 2, 3}, CreatedAt: t0}
+	k2 := gatehouse.Key{ID: "k2", AppID: "app1", Kind: gatehouse.APIKey, Name: "ios", Hash: []byte{4}, CreatedAt: t0.Add(time.Second)}
+	sk := gatehouse.Key{ID: "s1", AppID: "app1", Kind: gatehouse.ServerKey, Hash: []byte{5}, CreatedAt: t0}
+	for _, k := range []gatehouse.Key{k1, k2, sk} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateKey(ctx, k1); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateKey twice: %v, want ErrConflict", err)
+	}
+	if err := s.CreateKey(ctx, gatehouse.Key{ID: "x", AppID: "nope", Kind: gatehouse.APIKey, Hash: []byte{1}, CreatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CreateKey for unknown app: %v, want ErrNotFound", err)
+	}
+	keys, err := s.ListKeys(ctx, "app1", gatehouse.APIKey)
+	if err != nil || len(keys) != 2 || keys[0].ID != "k1" || string(keys[0].Hash) != string(k1.Hash) {
+		t.Fatalf("ListKeys = %+v, %v", keys, err)
+	}
+	r, err := s.RevokeKey(ctx, "app1", gatehouse.APIKey, "k1", t0.Add(time.Hour))
+	if err != nil || !r.RevokedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("RevokeKey = %+v, %v", r, err)
+	}
+	r, err = s.RevokeKey(ctx, "app1", gatehouse.APIKey, "k1", t0.Add(2*time.Hour))
+	if err != nil || !r.RevokedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("second RevokeKey changed the revocation time: %+v, %v", r, err)
+	}
+	if _, err := s.RevokeKey(ctx, "app1", gatehouse.APIKey, "s1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RevokeKey of the wrong kind: %v, want ErrNotFound", err)
+	}
+	active, err := s.AllActiveKeys(ctx)
+	if err != nil || len(active) != 2 {
+		t.Fatalf("AllActiveKeys = %+v, %v; want k2 and s1", active, err)
+	}
+}
+
+func login(s store.Store, app, user, device, sid string, now time.Time, ttl time.Duration) (store.LoginResult, error) {
+	return s.Login(context.Background(), store.LoginRecord{
+		AppID: app, UserID: user, DeviceID: device, Now: now,
+		NewUser: gatehouse.User{ID: "u-" + user, AppID: app, UserID: user, DisplayName: user, CreatedAt: now, UpdatedAt: now},
+		Session: gatehouse.Session{ID: sid, CreatedAt: now, LastLoginAt: now, ExpiresAt: now.Add(ttl), DeviceInfo: gatehouse.DeviceInfo{Kind: "web"}},
+	}, func(*gatehouse.User, bool) error { return nil })
+}
+
+func testLoginCreates(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	r, err := login(s, "app1", "alice", "d1", "s1", t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Created || r.User.ID != "u-alice" || r.Session.ID != "s1" || r.Session.UserID != "u-alice" || r.Replaced != nil {
+		t.Fatalf("first login = %+v", r)
+	}
+	u, err := s.GetUser(t.Context(), "app1", "alice")
+	if err != nil || u.DisplayName != "alice" {
+		t.Fatalf("GetUser = %+v, %v", u, err)
+	}
+	if _, err := s.GetUser(t.Context(), "app1", "ALICE"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("user ids must compare byte for byte: %v", err)
+	}
+	if _, err := login(s, "nope", "zed", "d9", "s2", t0, time.Hour); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("login to unknown app: %v, want ErrNotFound", err)
+	}
+	name := "Alice A."
+	r, err = s.Login(t.Context(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: "d1", DisplayName: &name, Now: t0.Add(time.Minute),
+		Session: gatehouse.Session{ID: "s3", ExpiresAt: t0.Add(2 * time.Hour)}}, func(*gatehouse.User, bool) error { return nil })
+	if err != nil || r.Created || r.User.DisplayName != name || !r.User.UpdatedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("login with displayName = %+v, %v", r, err)
+	}
+}
+
+func testLoginExtends(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	if _, err := login(s, "app1", "alice", "d1", "s1", t0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	r, err := login(s, "app1", "alice", "d1", "s2", t0.Add(time.Minute), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Session.ID != "s1" || !r.Session.ExpiresAt.Equal(t0.Add(time.Minute+time.Hour)) || r.Replaced != nil {
+		t.Fatalf("second login on the same device = %+v; want session s1 extended", r)
+	}
+	// A shorter token (the app's TTL was lowered) never shortens the session.
+	r, err = login(s, "app1", "alice", "d1", "s3", t0.Add(2*time.Minute), time.Minute)
+	if err != nil || !r.Session.ExpiresAt.Equal(t0.Add(time.Minute+time.Hour)) {
+		t.Fatalf("shorter login shortened the session: %+v, %v", r, err)
+	}
+	r, err = login(s, "app1", "alice", "d2", "s4", t0, time.Hour)
+	if err != nil || r.Session.ID != "s4" {
+		t.Fatalf("second device = %+v, %v; want its own session", r, err)
+	}
+	list, err := s.ListSessions(t.Context(), "app1", "u-alice", t0)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListSessions = %+v, %v", list, err)
+	}
+}
+
+func testLoginReplaces(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	if _, err := login(s, "app1", "alice", "d1", "s1", t0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	r, err := login(s, "app1", "bob", "d1", "s2", t0.Add(time.Minute), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Session.ID != "s2" || r.Replaced == nil || r.Replaced.ID != "s1" || !r.Replaced.RevokedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("other user on the device = %+v", r)
+	}
+	got, err := s.GetSession(t.Context(), "app1", "s1")
+	if err != nil || got.RevokedAt.IsZero() {
+		t.Fatalf("replaced session not revoked: %+v, %v", got, err)
+	}
+	// Alice comes back: a new session, not the revoked one.
+	r, err = login(s, "app1", "alice", "d1", "s3", t0.Add(2*time.Minute), time.Hour)
+	if err != nil || r.Session.ID != "s3" || r.Replaced == nil || r.Replaced.ID != "s2" {
+		t.Fatalf("alice back = %+v, %v", r, err)
+	}
+}
+
+func testLoginCheckAborts(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	boom := errors.New("refused")
+	_, err := s.Login(t.Context(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: "d1", Now: t0,
+		NewUser: gatehouse.User{ID: "u1", AppID: "app1", UserID: "alice", CreatedAt: t0, UpdatedAt: t0},
+		Session: gatehouse.Session{ID: "s1", ExpiresAt: t0.Add(time.Hour)}},
+		func(u *gatehouse.User, existed bool) error {
+			if existed {
+				t.Errorf("check saw existed=true for a new user")
+			}
+			return boom
+		})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Login = %v, want the check's error", err)
+	}
+	if _, err := s.GetUser(t.Context(), "app1", "alice"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused login created the user: %v", err)
+	}
+	if _, err := s.GetSession(t.Context(), "app1", "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused login created the session: %v", err)
+	}
+}
+
+// testParallelLogins: many users log in on one device at once; exactly one
+// session on that device stays unrevoked.
+func testParallelLogins(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	const n = 32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := login(s, "app1", fmt.Sprintf("user%d", i), "shared-device", fmt.Sprintf("s%d", i), t0, time.Hour)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := 0
+	for i := range n {
+		sess, err := s.GetSession(t.Context(), "app1", fmt.Sprintf("s%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sess.RevokedAt.IsZero() {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d live sessions on one device, want exactly 1", live)
+	}
+}
+
+// testParallelFirstLogins: the same new user logs in from many devices at
+// once; one user row results and every login succeeds.
+func testParallelFirstLogins(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	const n = 16
+	var wg sync.WaitGroup
+	ids := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Login(context.Background(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: fmt.Sprint("d", i), Now: t0,
+				NewUser: gatehouse.User{ID: fmt.Sprint("u", i), AppID: "app1", UserID: "alice", CreatedAt: t0, UpdatedAt: t0},
+				Session: gatehouse.Session{ID: fmt.Sprint("s", i), ExpiresAt: t0.Add(time.Hour)}}, func(*gatehouse.User, bool) error { return nil })
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- r.User.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 {
+		t.Fatalf("parallel first logins made %d users, want 1", len(seen))
+	}
+}
+
+func testUpdateUser(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	login(s, "app1", "alice", "d1", "s1", t0, time.Hour)
+	login(s, "app1", "alice", "d2", "s2", t0, time.Hour)
+	login(s, "app1", "bob", "d3", "s3", t0, time.Hour)
+	boom := errors.New("no")
+	if _, _, err := s.UpdateUser(t.Context(), "app1", "alice", func(*gatehouse.User) error { return boom }, true); !errors.Is(err, boom) {
+		t.Fatalf("UpdateUser = %v, want the update's error", err)
+	}
+	if list, _ := s.ListRevokedSessions(t.Context(), t0); len(list) != 0 {
+		t.Fatalf("a failed update revoked sessions: %+v", list)
+	}
+	at := t0.Add(time.Minute)
+	u, revoked, err := s.UpdateUser(t.Context(), "app1", "alice", func(u *gatehouse.User) error {
+		u.Banned, u.UpdatedAt = true, at
+		return nil
+	}, true)
+	if err != nil || !u.Banned || len(revoked) != 2 {
+		t.Fatalf("ban = %+v, %+v, %v; want 2 sessions revoked", u, revoked, err)
+	}
+	for _, r := range revoked {
+		if !r.RevokedAt.Equal(at) || r.UserID != u.ID {
+			t.Fatalf("revoked session %+v", r)
+		}
+	}
+	restricted, err := s.ListRestrictedUsers(t.Context())
+	if err != nil || len(restricted) != 1 || restricted[0].UserID != "alice" {
+		t.Fatalf("ListRestrictedUsers = %+v, %v", restricted, err)
+	}
+	if bob, _ := s.GetSession(t.Context(), "app1", "s3"); !bob.RevokedAt.IsZero() {
+		t.Fatalf("banning alice revoked bob's session")
+	}
+	if _, _, err := s.UpdateUser(t.Context(), "app1", "nobody", func(*gatehouse.User) error { return nil }, false); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateUser unknown = %v, want ErrNotFound", err)
+	}
+}
+
+func testRevokeSession(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	login(s, "app1", "alice", "d1", "s1", t0, time.Hour)
+	r, err := s.RevokeSession(t.Context(), "app1", "s1", t0.Add(time.Minute))
+	if err != nil || !r.RevokedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("RevokeSession = %+v, %v", r, err)
+	}
+	r, err = s.RevokeSession(t.Context(), "app1", "s1", t0.Add(time.Hour))
+	if err != nil || !r.RevokedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("second RevokeSession = %+v, %v; want first time kept", r, err)
+	}
+	if _, err := s.RevokeSession(t.Context(), "app2", "s1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RevokeSession in another app = %v, want ErrNotFound", err)
+	}
+	// The device is free again: a new login makes a new session.
+	lr, err := login(s, "app1", "alice", "d1", "s2", t0.Add(2*time.Minute), time.Hour)
+	if err != nil || lr.Session.ID != "s2" {
+		t.Fatalf("login after revoke = %+v, %v", lr, err)
+	}
+	all, err := s.RevokeUserSessions(t.Context(), "app1", "u-alice", t0.Add(3*time.Minute))
+	if err != nil || len(all) != 1 || all[0].ID != "s2" {
+		t.Fatalf("RevokeUserSessions = %+v, %v", all, err)
+	}
+}
+
+func testRevokedAndPurge(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	login(s, "app1", "a", "d1", "s1", t0, time.Hour)
+	login(s, "app1", "b", "d2", "s2", t0, 3*time.Hour)
+	login(s, "app1", "c", "d3", "s3", t0, 3*time.Hour)
+	s.RevokeSession(t.Context(), "app1", "s1", t0)
+	s.RevokeSession(t.Context(), "app1", "s2", t0)
+	list, err := s.ListRevokedSessions(t.Context(), t0.Add(2*time.Hour))
+	if err != nil || len(list) != 1 || list[0].ID != "s2" {
+		t.Fatalf("ListRevokedSessions = %+v, %v; want only s2 (s1's tokens have expired)", list, err)
+	}
+	n, err := s.PurgeSessions(t.Context(), t0.Add(2*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeSessions = %d, %v; want 1", n, err)
+	}
+	if _, err := s.GetSession(t.Context(), "app1", "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("purged session still there: %v", err)
+	}
+}
+
+func testTimezone(t *testing.T, s store.Store) {
+	loc := time.FixedZone("UTC+9", 9*3600)
+	a := gatehouse.App{ID: "tz", Name: "tz", AccessTTL: time.Hour, AuthTokenTTL: time.Minute, CreatedAt: t0.In(loc).Add(123 * time.Millisecond), UpdatedAt: t0.In(loc)}
+	if err := s.CreateApp(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetApp(t.Context(), "tz")
+	if err != nil || !got.CreatedAt.Equal(a.CreatedAt) || got.CreatedAt.Location() != time.UTC {
+		t.Fatalf("CreatedAt = %v (%v), want %v in UTC", got.CreatedAt, err, a.CreatedAt)
+	}
+}
+
+func testKeysAndSecrets(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	k, err := token.NewSigningKey(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSigningKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSigningKey(ctx, k); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("AddSigningKey twice = %v, want ErrConflict", err)
+	}
+	keys, err := s.SigningKeys(ctx)
+	if err != nil || len(keys) != 1 || keys[0].ID != k.ID || string(keys[0].Seed) != string(k.Seed) || !keys[0].CreatedAt.Equal(t0) {
+		t.Fatalf("SigningKeys = %+v, %v", keys, err)
+	}
+	if _, err := s.Secret(ctx, "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Secret unknown = %v", err)
+	}
+	v, err := s.PutSecretIfAbsent(ctx, "x", []byte("one"))
+	if err != nil || string(v) != "one" {
+		t.Fatalf("PutSecretIfAbsent = %q, %v", v, err)
+	}
+	v, err = s.PutSecretIfAbsent(ctx, "x", []byte("two"))
+	if err != nil || string(v) != "one" {
+		t.Fatalf("PutSecretIfAbsent over an existing one = %q, %v; want the first kept", v, err)
+	}
+	if err := s.SetSecret(ctx, "x", []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.Secret(ctx, "x"); string(v) != "three" {
+		t.Fatalf("SetSecret did not replace: %q", v)
+	}
+}

@@ -1,0 +1,207 @@
+package token
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// AccessType is the typ header of access tokens (RFC 9068). Other JWT kinds
+// Gatehouse meets (customer-signed tokens) are verified with other keys and
+// never with the ring, so one kind cannot pass for another.
+const AccessType = "at+jwt"
+
+// MaxTokenLen bounds what the verifier will parse at all.
+const MaxTokenLen = 8 << 10
+
+// UserClaim is the "user" claim the social.plus SDKs decode (wire spec §8.1).
+type UserClaim struct {
+	UserID       string      `json:"userId"`       // internal id (_id)
+	PublicUserID string      `json:"publicUserId"` // the customer's userId
+	NetworkID    string      `json:"networkId"`
+	DeviceInfo   *DeviceInfo `json:"deviceInfo,omitempty"`
+}
+
+// DeviceInfo is the device summary carried in the token.
+type DeviceInfo struct {
+	Kind       string `json:"kind,omitempty"`
+	SDKVersion string `json:"sdkVersion,omitempty"`
+}
+
+// AccessClaims is the payload of an access token.
+type AccessClaims struct {
+	User      UserClaim `json:"user"`
+	Issuer    string    `json:"iss"`
+	Subject   string    `json:"sub"` // internal user id
+	Audience  string    `json:"aud"` // app id
+	SessionID string    `json:"sid"`
+	ID        string    `json:"jti"`
+	IssuedAt  int64     `json:"iat"`
+	ExpiresAt int64     `json:"exp"`
+}
+
+// Issued returns the iat and exp claims as times.
+func (c *AccessClaims) Issued() (time.Time, time.Time) {
+	return time.Unix(c.IssuedAt, 0).UTC(), time.Unix(c.ExpiresAt, 0).UTC()
+}
+
+// Sign signs claims with the ring's active key.
+func (r *Ring) Sign(c *AccessClaims) (string, error) {
+	// The compact serialization is built by hand around crypto/ed25519 rather
+	// than through jose.NewSigner: the header is a constant per key, and
+	// login is a hot path. go-jose parses and verifies it like any JWS.
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	hdr := r.signer.header()
+	var b strings.Builder
+	enc := base64.RawURLEncoding
+	b.Grow(len(hdr) + enc.EncodedLen(len(payload)) + enc.EncodedLen(ed25519.SignatureSize) + 2)
+	b.WriteString(hdr)
+	b.WriteByte('.')
+	b.WriteString(enc.EncodeToString(payload))
+	sig := ed25519.Sign(r.signer.priv, []byte(b.String()))
+	b.WriteByte('.')
+	b.WriteString(enc.EncodeToString(sig))
+	return b.String(), nil
+}
+
+func (k *ringKey) header() string {
+	h, _ := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{string(jose.EdDSA), k.id, AccessType})
+	return base64.RawURLEncoding.EncodeToString(h)
+}
+
+// Expectations are what Verify checks beyond the signature.
+type Expectations struct {
+	Issuer string
+	Now    time.Time
+}
+
+// Verify checks an access token's form, signature, type and claims. It
+// accepts only EdDSA with keys of the ring, selected by kid.
+func (r *Ring) Verify(raw string, want Expectations) (*AccessClaims, error) {
+	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 {
+		return nil, ErrMalformed
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		return nil, errors.Join(ErrMalformed, err)
+	}
+	if len(tok.Headers) != 1 {
+		return nil, ErrMalformed
+	}
+	h := tok.Headers[0]
+	if typ, _ := h.ExtraHeaders["typ"].(string); typ != AccessType {
+		return nil, errors.Join(ErrClaims, errors.New("wrong token type"))
+	}
+	k, ok := r.keys[h.KeyID]
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	var c AccessClaims
+	if err := tok.Claims(k.pub, &c); err != nil {
+		if errors.Is(err, jose.ErrCryptoFailure) {
+			return nil, ErrSignature
+		}
+		return nil, errors.Join(ErrMalformed, err)
+	}
+	if err := checkAccessClaims(&c, want); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func checkAccessClaims(c *AccessClaims, want Expectations) error {
+	if c.Issuer != want.Issuer || c.Audience == "" || c.Subject == "" || c.SessionID == "" ||
+		c.User.UserID != c.Subject || c.User.NetworkID != c.Audience || c.User.PublicUserID == "" {
+		return ErrClaims
+	}
+	if c.ExpiresAt <= 0 || c.IssuedAt <= 0 || c.IssuedAt > c.ExpiresAt {
+		return ErrClaims
+	}
+	now := want.Now.Unix()
+	if c.IssuedAt > now+Leeway {
+		return ErrNotYetValid
+	}
+	if now >= c.ExpiresAt+Leeway {
+		return ErrExpired
+	}
+	return nil
+}
+
+// Cache remembers tokens whose signature has been verified, so that the
+// token validation hot path does no public-key operation for a token it has
+// seen. Claims are re-checked against the clock on every hit; revocation is
+// the caller's business. It is bounded; when full, a part is dropped.
+type Cache struct {
+	mu      sync.RWMutex
+	max     int
+	entries map[string]*AccessClaims
+}
+
+// NewCache returns a cache holding at most max tokens.
+func NewCache(max int) *Cache {
+	return &Cache{max: max, entries: make(map[string]*AccessClaims)}
+}
+
+// Verifier verifies access tokens against a ring through a cache.
+type Verifier struct {
+	Ring  func() *Ring
+	Cache *Cache
+}
+
+// Verify is Ring.Verify with the cache in front.
+func (v *Verifier) Verify(raw string, want Expectations) (*AccessClaims, error) {
+	v.Cache.mu.RLock()
+	c, ok := v.Cache.entries[raw]
+	v.Cache.mu.RUnlock()
+	if ok {
+		if err := checkAccessClaims(c, want); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	c, err := v.Ring().Verify(raw, want)
+	if err != nil {
+		return nil, err
+	}
+	v.Cache.add(raw, c)
+	return c, nil
+}
+
+func (c *Cache) add(raw string, claims *AccessClaims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		// Drop about a quarter; map order is random, which is good enough
+		// for a cache whose misses cost one signature check.
+		n := len(c.entries) / 4
+		for k := range c.entries {
+			if n == 0 {
+				break
+			}
+			delete(c.entries, k)
+			n--
+		}
+	}
+	c.entries[raw] = claims
+}
+
+// Purge empties the cache, for when keys are withdrawn.
+func (c *Cache) Purge() {
+	c.mu.Lock()
+	c.entries = make(map[string]*AccessClaims)
+	c.mu.Unlock()
+}
