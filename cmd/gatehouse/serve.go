@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.logger(stderr)
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	dbPath := filepath.Join(cfg.Data, "gatehouse.db")
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	svc := session.New(db, log.With("component", "session"), session.Config{})
+	if err := svc.Load(ctx); err != nil {
+		return err
+	}
+	if err := setupAdminToken(ctx, svc, cfg, stdout); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           httpapi.NewHandler(log.With("component", "http"), svc),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          nil,
+	}
+	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)
+	log.Info("serving", "addr", ln.Addr().String(), "database", dbPath)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return svc.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		// A fresh deadline: the parent context is already cancelled.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		log.Info("shutting down")
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+// setupAdminToken applies --admin-token, or on a store without an admin
+// token generates one into <data>/admin-token (mode 0600). The token itself
+// is never printed.
+func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig, stdout io.Writer) error {
+	if cfg.AdminToken != "" {
+		return svc.SetAdminToken(ctx, gatehouse.Secret(cfg.AdminToken))
+	}
+	if svc.HasAdminToken() {
+		return nil
+	}
+	// The file is written before the digest is stored, so a failure can
+	// never leave a store whose admin token nobody knows.
+	tok := session.NewAdminToken()
+	path := filepath.Join(cfg.Data, "admin-token")
+	if err := os.WriteFile(path, []byte(tok.Reveal()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	if err := svc.SetAdminToken(ctx, tok); err != nil {
+		os.Remove(path)
+		return err
+	}
+	fmt.Fprintf(stdout, "generated an admin token in %s (mode 0600)\n", path)
+	return nil
+}

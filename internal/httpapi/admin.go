@@ -1,0 +1,306 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/wire"
+)
+
+var errAdminRequired = gatehouse.Errorf(gatehouse.Unauthenticated, "Admin token is required")
+
+// isAdmin reports whether the request carries the admin token, as
+// "Authorization: Bearer" or "x-admin-token" (both forms appear in the
+// social.plus docs).
+func (h *handler) isAdmin(r *http.Request) bool {
+	tok := bearer(r)
+	if tok == "" {
+		tok = r.Header.Get("x-admin-token")
+	}
+	return h.sessions.CheckAdmin(tok)
+}
+
+func (h *handler) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.isAdmin(r) {
+			h.writeError(w, r, errAdminRequired)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminApp picks the app of a social.plus-style admin call, which names no
+// app: from X-API-Key, the appId query parameter, or the only app there is.
+func (h *handler) adminApp(r *http.Request) (string, error) {
+	if id := r.URL.Query().Get("appId"); id != "" {
+		return id, nil
+	}
+	if key := r.Header.Get("X-API-Key"); key != "" {
+		if a, ok := h.sessions.AppForAPIKey(gatehouse.Secret(key)); ok {
+			return a.ID, nil
+		}
+		return "", gatehouse.Errorf(gatehouse.Unauthenticated, "Invalid API key")
+	}
+	apps, err := h.sessions.Apps(r.Context())
+	if err != nil {
+		return "", err
+	}
+	if len(apps) == 1 {
+		return apps[0].ID, nil
+	}
+	return "", gatehouse.Errorf(gatehouse.Invalid, "Several apps exist: name one with the appId query parameter or X-API-Key")
+}
+
+// Admin API shapes.
+
+type appJSON struct {
+	AppID          string `json:"appId"`
+	NetworkID      string `json:"networkId"`
+	Name           string `json:"name"`
+	SecureMode     bool   `json:"secureMode"`
+	AccessTokenTTL string `json:"accessTokenTTL"`
+	AuthTokenTTL   string `json:"authTokenTTL"`
+	CreatedAt      string `json:"createdAt"`
+	UpdatedAt      string `json:"updatedAt"`
+}
+
+func newAppJSON(a gatehouse.App) appJSON {
+	return appJSON{AppID: a.ID, NetworkID: a.ID, Name: a.Name, SecureMode: a.SecureMode,
+		AccessTokenTTL: a.AccessTTL.String(), AuthTokenTTL: a.AuthTokenTTL.String(),
+		CreatedAt: wire.Time(a.CreatedAt), UpdatedAt: wire.Time(a.UpdatedAt)}
+}
+
+type keyJSON struct {
+	KeyID     string `json:"keyId"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Active    bool   `json:"active"`
+	CreatedAt string `json:"createdAt"`
+	RevokedAt string `json:"revokedAt,omitempty"`
+}
+
+func newKeyJSON(k gatehouse.Key) keyJSON {
+	j := keyJSON{KeyID: k.ID, Name: k.Name, Kind: string(k.Kind), Active: k.Active(), CreatedAt: wire.Time(k.CreatedAt)}
+	if !k.Active() {
+		j.RevokedAt = wire.Time(k.RevokedAt)
+	}
+	return j
+}
+
+type sessionJSON struct {
+	SessionID   string               `json:"sessionId"`
+	DeviceID    string               `json:"deviceId"`
+	DeviceInfo  gatehouse.DeviceInfo `json:"deviceInfo"`
+	CreatedAt   string               `json:"createdAt"`
+	LastLoginAt string               `json:"lastLoginAt"`
+	ExpiresAt   string               `json:"expiresAt"`
+	RevokedAt   string               `json:"revokedAt,omitempty"`
+	Live        bool                 `json:"live"`
+}
+
+func newSessionJSON(s gatehouse.Session, now time.Time) sessionJSON {
+	j := sessionJSON{SessionID: s.ID, DeviceID: s.DeviceID, DeviceInfo: s.DeviceInfo, CreatedAt: wire.Time(s.CreatedAt),
+		LastLoginAt: wire.Time(s.LastLoginAt), ExpiresAt: wire.Time(s.ExpiresAt), Live: s.Live(now)}
+	if !s.RevokedAt.IsZero() {
+		j.RevokedAt = wire.Time(s.RevokedAt)
+	}
+	return j
+}
+
+// Handlers.
+
+func (h *handler) createApp(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !decode(w, r, &req, false) {
+		return
+	}
+	a, key, err := h.sessions.CreateApp(r.Context(), req.Name)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		appJSON
+		APIKey string `json:"apiKey"`
+	}{newAppJSON(a), key.Reveal()})
+}
+
+func (h *handler) listApps(w http.ResponseWriter, r *http.Request) {
+	apps, err := h.sessions.Apps(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([]appJSON, 0, len(apps))
+	for _, a := range apps {
+		out = append(out, newAppJSON(a))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
+}
+
+func (h *handler) getApp(w http.ResponseWriter, r *http.Request) {
+	a, err := h.sessions.App(r.Context(), r.PathValue("appId"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newAppJSON(a))
+}
+
+func parseTTL(s *string) (*time.Duration, error) {
+	if s == nil {
+		return nil, nil
+	}
+	d, err := time.ParseDuration(*s)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.Invalid, "%q is not a duration such as 720h or 10m", *s)
+	}
+	return &d, nil
+}
+
+func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name           *string `json:"name"`
+		SecureMode     *bool   `json:"secureMode"`
+		AccessTokenTTL *string `json:"accessTokenTTL"`
+		AuthTokenTTL   *string `json:"authTokenTTL"`
+	}
+	if !decode(w, r, &req, false) {
+		return
+	}
+	u := session.AppUpdate{Name: req.Name, SecureMode: req.SecureMode}
+	var err error
+	if u.AccessTTL, err = parseTTL(req.AccessTokenTTL); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if u.AuthTokenTTL, err = parseTTL(req.AuthTokenTTL); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	a, err := h.sessions.UpdateApp(r.Context(), r.PathValue("appId"), u)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newAppJSON(a))
+}
+
+func keyKind(r *http.Request) (gatehouse.KeyKind, string) {
+	if strings.Contains(r.Pattern, "/server-keys") {
+		return gatehouse.ServerKey, "serverKey"
+	}
+	return gatehouse.APIKey, "apiKey"
+}
+
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !decode(w, r, &req, true) {
+		return
+	}
+	kind, field := keyKind(r)
+	appID := r.PathValue("appId")
+	if _, err := h.sessions.App(r.Context(), appID); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	k, secret, err := h.sessions.CreateKey(r.Context(), appID, kind, req.Name)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"key": newKeyJSON(k), field: secret.Reveal()})
+}
+
+func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
+	kind, _ := keyKind(r)
+	keys, err := h.sessions.Keys(r.Context(), r.PathValue("appId"), kind)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([]keyJSON, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, newKeyJSON(k))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) {
+	kind, _ := keyKind(r)
+	k, err := h.sessions.RevokeKey(r.Context(), r.PathValue("appId"), kind, r.PathValue("keyId"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"key": newKeyJSON(k)})
+}
+
+func (h *handler) writeUser(w http.ResponseWriter, r *http.Request, u gatehouse.User, err error) {
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Users{Users: []wire.User{wire.NewUser(&u)}, Files: []wire.File{}})
+}
+
+func (h *handler) adminGetUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.sessions.User(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
+	h.writeUser(w, r, u, err)
+}
+
+func (h *handler) banUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.sessions.Ban(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
+	h.writeUser(w, r, u, err)
+}
+
+func (h *handler) unbanUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.sessions.Unban(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
+	h.writeUser(w, r, u, err)
+}
+
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.sessions.Delete(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
+	h.writeUser(w, r, u, err)
+}
+
+func (h *handler) listSessions(w http.ResponseWriter, r *http.Request) {
+	u, list, err := h.sessions.Sessions(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	now := h.sessions.Now()
+	out := make([]sessionJSON, 0, len(list))
+	for _, s := range list {
+		out = append(out, newSessionJSON(s, now))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"userId": u.UserID, "sessions": out})
+}
+
+func (h *handler) revokeAllSessions(w http.ResponseWriter, r *http.Request) {
+	list, err := h.sessions.RevokeAll(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "revoked": len(list)})
+}
+
+func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) {
+	s, err := h.sessions.RevokeSession(r.Context(), r.PathValue("appId"), r.PathValue("sessionId"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"session": newSessionJSON(s, h.sessions.Now())})
+}

@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/wire"
+)
+
+// lastCachePurge is a fixed date: Gatehouse never asks clients to purge.
+var lastCachePurge = wire.Time(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+
+var emptyRefreshToken = ""
+
+// login serves POST /api/v{3,4,5}/sessions. One handler for the three
+// versions: v3/v4 answer with a refreshToken field (Gatehouse issues no
+// refresh tokens: renewal is a new login, so it is empty) and v5 with
+// userType.
+func (h *handler) login(version string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req wire.LoginRequest
+		if !decode(w, r, &req, false) {
+			return
+		}
+		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
+		res, err := h.sessions.Login(r.Context(), key, &req)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		body := wire.Session{
+			AccessToken:    res.AccessToken.Reveal(),
+			IssuedAt:       wire.Time(res.IssuedAt),
+			ExpiresAt:      wire.Time(res.ExpiresAt),
+			Users:          []wire.User{wire.NewUser(&res.User)},
+			Roles:          []string{},
+			Files:          []wire.File{},
+			LastCachePurge: lastCachePurge,
+		}
+		if version == "v5" {
+			body.UserType = "signed-in"
+		} else {
+			body.RefreshToken = &emptyRefreshToken
+		}
+		if r.Header.Get("set-access-token-cookie") == "true" {
+			http.SetCookie(w, &http.Cookie{Name: "_ascSession", Value: res.AccessToken.Reveal(), Path: "/", Expires: res.ExpiresAt,
+				HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+		}
+		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+// authenticate returns the principal of the request's bearer token, or
+// writes the error.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (session.Principal, bool) {
+	tok := bearer(r)
+	if tok == "" {
+		h.writeError(w, r, gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required"))
+		return session.Principal{}, false
+	}
+	p, err := h.sessions.Authenticate(tok)
+	if err != nil {
+		h.writeError(w, r, err)
+		return p, false
+	}
+	return p, true
+}
+
+// validate serves GET /api/v3/sessions: the SDKs' validity probe.
+func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.TokenInfo{UserID: p.PublicUserID, IssuedAt: wire.Time(p.IssuedAt), ExpiresAt: wire.Time(p.ExpiresAt), UserType: "signed-in"})
+}
+
+// logout serves DELETE /api/v4/sessions. With a user token and no userId it
+// revokes that token's session (secureLogout). With a userId (query or JSON
+// body) it revokes all of that user's tokens and needs admin credentials.
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	userID := r.URL.Query().Get("userId")
+	if userID == "" && r.ContentLength != 0 {
+		var body struct {
+			UserID string `json:"userId"`
+		}
+		if !decode(w, r, &body, true) {
+			return
+		}
+		userID = body.UserID
+	}
+	if userID != "" {
+		h.revokeAllForUser(w, r, userID)
+		return
+	}
+	p, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if err := h.sessions.Logout(r.Context(), p); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+}
+
+// revokeUserTokens serves DELETE /api/v4/sessions/users/{userId} (admin).
+func (h *handler) revokeUserTokens(w http.ResponseWriter, r *http.Request) {
+	h.revokeAllForUser(w, r, r.PathValue("userId"))
+}
+
+func (h *handler) revokeAllForUser(w http.ResponseWriter, r *http.Request, userID string) {
+	if !h.isAdmin(r) {
+		h.writeError(w, r, errAdminRequired)
+		return
+	}
+	appID, err := h.adminApp(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("isPublic") == "false" {
+		h.writeError(w, r, gatehouse.Errorf(gatehouse.Invalid, "isPublic=false is not supported: pass the public userId"))
+		return
+	}
+	if _, err := h.sessions.RevokeAll(r.Context(), appID, userID); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+}
+
+// getUser serves GET /api/v3/users/{userId} and /api/v3/users/me. The React
+// Native SDK does not URL-encode the id, so the raw path is decoded here
+// leniently.
+func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("userId")
+	if raw := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v3/users/"); raw != r.URL.EscapedPath() {
+		if dec, err := url.PathUnescape(raw); err == nil {
+			id = dec
+		}
+	}
+	if id == "me" {
+		id = p.PublicUserID
+	}
+	u, err := h.sessions.User(r.Context(), p.AppID, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Users{Users: []wire.User{wire.NewUser(&u)}, Files: []wire.File{}})
+}
+
+func (h *handler) chatSettings(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.authenticate(w, r); !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.DefaultChatSettings())
+}
+
+// authToken serves the server-to-server auth-token endpoints. The answer is
+// the bare token as text/plain, as on social.plus.
+func (h *handler) authToken(w http.ResponseWriter, r *http.Request) {
+	userID := r.URL.Query().Get("userId")
+	if r.Method == http.MethodPost && userID == "" {
+		var req wire.AuthTokenRequest
+		if !decode(w, r, &req, false) {
+			return
+		}
+		userID = req.UserID
+	}
+	tok, _, err := h.sessions.MintAuthToken(r.Context(), gatehouse.Secret(r.Header.Get("x-server-key")), userID)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte(tok.Reveal()))
+}
+
+func (h *handler) jwks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(h.sessions.JWKS())
+}
+
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, gatehouse.Errorf(gatehouse.NotFound, "Resource Not Found."))
+}

@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/wire"
+)
+
+// status maps an error code to its HTTP status. This is the only place the
+// mapping lives; the social.plus numeric code comes from Code.Wire.
+func status(c gatehouse.Code) int {
+	switch c {
+	case gatehouse.Invalid:
+		return http.StatusBadRequest
+	case gatehouse.Unauthenticated:
+		return http.StatusUnauthorized
+	case gatehouse.Forbidden, gatehouse.PermissionDenied, gatehouse.Banned:
+		return http.StatusForbidden
+	case gatehouse.NotFound:
+		return http.StatusNotFound
+	case gatehouse.Conflict:
+		return http.StatusConflict
+	case gatehouse.RateLimited:
+		return http.StatusTooManyRequests
+	case gatehouse.Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError writes err in the social.plus error envelope. Internal and
+// unavailable errors are logged here, once, with the request id; their
+// cause never reaches the response.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := gatehouse.ErrorCode(err)
+	st := status(code)
+	env := wire.NewError(err)
+	if st >= 500 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", requestID(r)), slog.String("route", r.Pattern), slog.Any("err", err))
+		if code == gatehouse.Internal {
+			env.Message = "Internal server error (request " + requestID(r) + ")"
+		}
+	}
+	writeJSON(w, st, env)
+}
+
+// writeStatusError writes an error with an explicit HTTP status (413, 415,
+// 405) and the bad-request code.
+func writeStatusError(w http.ResponseWriter, st int, msg string) {
+	writeJSON(w, st, wire.Error{Status: "error", Code: gatehouse.Invalid.Wire(), Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, st int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		st, b = http.StatusInternalServerError, []byte(`{"status":"error","code":500000,"message":"Internal server error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(st)
+	w.Write(b)
+}

@@ -1,0 +1,156 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"encoding/json"
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/wire"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	return id
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(st int) {
+	if w.status == 0 {
+		w.status = st
+	}
+	w.ResponseWriter.WriteHeader(st)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// observe gives each request an id, recovers panics into a 500 envelope, and
+// logs the request at Debug (Warn for server errors). It logs the route
+// pattern, never the URL, headers or body: those may carry credentials.
+func (h *handler) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				h.log.Error("panic serving request", "request_id", id, "route", r.Pattern, "panic", p)
+				if sw.status == 0 {
+					writeJSON(sw, http.StatusInternalServerError, wire.Error{Status: "error", Code: 500000, Message: "Internal server error (request " + id + ")"})
+				}
+			}
+			if h.log.Enabled(r.Context(), slog.LevelDebug) || sw.status >= 500 {
+				lvl := slog.LevelDebug
+				if sw.status >= 500 {
+					lvl = slog.LevelWarn
+				}
+				h.log.LogAttrs(r.Context(), lvl, "request", slog.String("request_id", id), slog.String("method", r.Method),
+					slog.String("route", r.Pattern), slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
+					slog.String("remote_addr", r.RemoteAddr))
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// cors answers preflight requests and marks responses readable from any
+// origin. The client API is called with bearer tokens and never with
+// cookies (the SDKs set withCredentials=false), so "*" without credentials
+// is safe (wire spec §1.3).
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", "*")
+			hd.Set("Access-Control-Expose-Headers", "X-Request-Id")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				hd.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+				hd.Set("Access-Control-Allow-Headers", "authorization, content-type, x-api-key, set-access-token-cookie, x-server-key")
+				hd.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// MaxBodyBytes bounds request bodies.
+const MaxBodyBytes = 64 << 10
+
+// decode reads a JSON body into v. An empty body decodes as {} when
+// allowEmpty. Unknown fields are ignored (the SDKs send extra ones);
+// wrong types, bad JSON, trailing data and oversized bodies are errors.
+func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			writeStatusError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+			return false
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) && allowEmpty {
+		return true
+	}
+	if err == nil {
+		if _, err2 := dec.Token(); !errors.Is(err2, io.EOF) {
+			err = errors.New("trailing data after the JSON object")
+		}
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			writeStatusError(w, http.StatusRequestEntityTooLarge, "Request body is too large")
+		case errors.As(err, &typeErr):
+			writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "Field %q has the wrong type", typeErr.Field)))
+		case errors.Is(err, io.EOF):
+			writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "Request body is required")))
+		default:
+			writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "Request body is not valid JSON")))
+		}
+		return false
+	}
+	return true
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

@@ -1,0 +1,70 @@
+// Package httpapi serves Gatehouse over HTTP: the social.plus-compatible
+// client and server-to-server API under /api, the Gatehouse admin API under
+// /admin/v1, the JWKS, and the health check.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+)
+
+type handler struct {
+	log      *slog.Logger
+	sessions *session.Service
+}
+
+// NewHandler returns the HTTP handler of the whole server.
+func NewHandler(log *slog.Logger, sessions *session.Service) http.Handler {
+	h := &handler{log: log, sessions: sessions}
+	mux := http.NewServeMux()
+
+	// social.plus client API (wire spec §5, §9, §11, §12).
+	for _, v := range []string{"v3", "v4", "v5"} {
+		mux.HandleFunc("POST /api/"+v+"/sessions", h.login(v))
+	}
+	mux.HandleFunc("GET /api/v3/sessions", h.validate)
+	mux.HandleFunc("DELETE /api/v4/sessions", h.logout)
+	mux.HandleFunc("DELETE /api/v4/sessions/users/{userId}", h.revokeUserTokens)
+	mux.HandleFunc("GET /api/v3/users/{userId}", h.getUser)
+	mux.HandleFunc("GET /api/v3/network-settings/chat", h.chatSettings)
+
+	// Server-to-server: secure-mode auth tokens (wire spec §7). Both
+	// versions accept both the GET (query) and the POST (JSON body) form.
+	for _, v := range []string{"v3", "v4"} {
+		mux.HandleFunc("POST /api/"+v+"/authentication/token", h.authToken)
+		mux.HandleFunc("GET /api/"+v+"/authentication/token", h.authToken)
+	}
+
+	// Anything else under /api is not served here: 404 with 400400, never
+	// 400100, which would end the SDK's session (wire spec §16 pitfall 6).
+	mux.HandleFunc("/api/", h.notFound)
+
+	// Gatehouse admin API.
+	admin := http.NewServeMux()
+	admin.HandleFunc("POST /admin/v1/apps", h.createApp)
+	admin.HandleFunc("GET /admin/v1/apps", h.listApps)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}", h.getApp)
+	admin.HandleFunc("PATCH /admin/v1/apps/{appId}", h.updateApp)
+	for _, kind := range []string{"api-keys", "server-keys"} {
+		admin.HandleFunc("POST /admin/v1/apps/{appId}/"+kind, h.createKey)
+		admin.HandleFunc("GET /admin/v1/apps/{appId}/"+kind, h.listKeys)
+		admin.HandleFunc("DELETE /admin/v1/apps/{appId}/"+kind+"/{keyId}", h.revokeKey)
+	}
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}", h.adminGetUser)
+	admin.HandleFunc("POST /admin/v1/apps/{appId}/users/{userId}/ban", h.banUser)
+	admin.HandleFunc("POST /admin/v1/apps/{appId}/users/{userId}/unban", h.unbanUser)
+	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/users/{userId}", h.deleteUser)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}/sessions", h.listSessions)
+	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", h.revokeAllSessions)
+	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", h.revokeSession)
+	admin.HandleFunc("/admin/", h.notFound)
+	mux.Handle("/admin/", h.requireAdmin(admin))
+
+	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("/", h.notFound)
+
+	return h.observe(cors(mux))
+}

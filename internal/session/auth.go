@@ -1,0 +1,69 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Principal is the verified identity behind an access token.
+type Principal struct {
+	AppID        string
+	UserID       string // internal id
+	PublicUserID string
+	SessionID    string
+	IssuedAt     time.Time
+	ExpiresAt    time.Time
+}
+
+var (
+	errTokenInvalid = gatehouse.Errorf(gatehouse.Unauthenticated, "Invalid access token")
+	errTokenExpired = gatehouse.Errorf(gatehouse.Unauthenticated, "Access token has expired")
+	errTokenRevoked = gatehouse.Errorf(gatehouse.Unauthenticated, "Access token has been revoked")
+	errUserGone     = gatehouse.Errorf(gatehouse.Unauthenticated, "User has been deleted")
+)
+
+// Authenticate verifies an access token: signature, type, claims, expiry,
+// then the in-memory revocation state. It does no I/O.
+func (s *Service) Authenticate(raw string) (Principal, error) {
+	c, err := s.verifier.Verify(raw, token.Expectations{Issuer: s.issuer, Now: s.now()})
+	if err != nil {
+		if errors.Is(err, token.ErrExpired) {
+			return Principal{}, errTokenExpired
+		}
+		return Principal{}, gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
+	}
+	s.mu.RLock()
+	_, appOK := s.apps[c.Audience]
+	flags := s.users[c.Subject]
+	_, revoked := s.revoked[c.SessionID]
+	s.mu.RUnlock()
+	switch {
+	case !appOK:
+		return Principal{}, errTokenInvalid
+	case flags.deleted:
+		return Principal{}, errUserGone
+	case flags.banned:
+		return Principal{}, errUserBanned
+	case revoked:
+		return Principal{}, errTokenRevoked
+	}
+	iat, exp := c.Issued()
+	return Principal{AppID: c.Audience, UserID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, IssuedAt: iat, ExpiresAt: exp}, nil
+}
+
+// Logout revokes the session of the presented token (secure logout). The
+// session's other tokens on that device die with it; the user's other
+// devices are untouched. Repeating it is not an error.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	sess, err := s.store.RevokeSession(ctx, p.AppID, p.SessionID, s.now().UTC())
+	if err != nil {
+		return storeErr(err, "session")
+	}
+	s.markRevoked(sess)
+	s.log.Info("session revoked by secure logout", "app_id", p.AppID, "session_id", p.SessionID)
+	return nil
+}

@@ -1,0 +1,263 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// Config holds the service's settings.
+type Config struct {
+	// Issuer is the iss claim of access tokens.
+	Issuer string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// TokenCache bounds the verified-token cache (default 100 000).
+	TokenCache int
+}
+
+// Service is the session service. Create it with New and call Load before
+// use.
+type Service struct {
+	store  store.Store
+	log    *slog.Logger
+	now    func() time.Time
+	issuer string
+
+	ring     atomic.Pointer[token.Ring]
+	verifier token.Verifier
+	authKey  token.AuthKey
+
+	mu      sync.RWMutex
+	apps    map[string]*gatehouse.App
+	keys    map[string]*gatehouse.Key // active keys by id
+	revoked map[string]time.Time      // session id -> expiry of its newest token
+	users   map[string]userFlags      // internal user id -> restrictions
+
+	adminHash atomic.Pointer[[]byte]
+}
+
+type userFlags struct{ banned, deleted bool }
+
+// New returns a service over st.
+func New(st store.Store, log *slog.Logger, cfg Config) *Service {
+	s := &Service{
+		store:   st,
+		log:     log,
+		now:     cfg.Now,
+		issuer:  cfg.Issuer,
+		apps:    map[string]*gatehouse.App{},
+		keys:    map[string]*gatehouse.Key{},
+		revoked: map[string]time.Time{},
+		users:   map[string]userFlags{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.issuer == "" {
+		s.issuer = "gatehouse"
+	}
+	n := cfg.TokenCache
+	if n <= 0 {
+		n = 100_000
+	}
+	s.verifier = token.Verifier{Ring: s.ring.Load, Cache: token.NewCache(n)}
+	return s
+}
+
+// Secret names in the store.
+const (
+	secretAuthKey    = "auth_token_key"
+	secretAdminToken = "admin_token_sha256"
+)
+
+// Load reads the state that validation needs from the store, creating the
+// signing key and the auth-token key on first start.
+func (s *Service) Load(ctx context.Context) error {
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		k, err := token.NewSigningKey(s.now())
+		if err != nil {
+			return err
+		}
+		if err := s.store.AddSigningKey(ctx, k); err != nil {
+			return fmt.Errorf("store signing key: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	ring, err := token.NewRing(keys)
+	if err != nil {
+		return err
+	}
+	s.ring.Store(ring)
+
+	fresh, err := token.NewAuthKey()
+	if err != nil {
+		return err
+	}
+	ak, err := s.store.PutSecretIfAbsent(ctx, secretAuthKey, fresh)
+	if err != nil {
+		return fmt.Errorf("load auth-token key: %w", err)
+	}
+	if len(ak) < 32 {
+		return errors.New("auth-token key in the store is shorter than 32 bytes")
+	}
+	s.authKey = ak
+
+	apps, err := s.store.ListApps(ctx)
+	if err != nil {
+		return fmt.Errorf("load apps: %w", err)
+	}
+	active, err := s.store.AllActiveKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load keys: %w", err)
+	}
+	revoked, err := s.store.ListRevokedSessions(ctx, s.now().Add(-token.Leeway*time.Second))
+	if err != nil {
+		return fmt.Errorf("load revoked sessions: %w", err)
+	}
+	restricted, err := s.store.ListRestrictedUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("load restricted users: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range apps {
+		s.apps[apps[i].ID] = &apps[i]
+	}
+	for i := range active {
+		s.keys[active[i].ID] = &active[i]
+	}
+	for _, r := range revoked {
+		s.revoked[r.ID] = r.ExpiresAt
+	}
+	for _, u := range restricted {
+		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted}
+	}
+	if h, err := s.store.Secret(ctx, secretAdminToken); err == nil {
+		s.adminHash.Store(&h)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("load admin token: %w", err)
+	}
+	return nil
+}
+
+// JWKS returns the public signing keys as a JWK Set document.
+func (s *Service) JWKS() []byte { return s.ring.Load().JWKS() }
+
+// Run does background upkeep until ctx ends: it forgets revocations whose
+// tokens have all expired and purges sessions long expired.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.GC(ctx)
+		}
+	}
+}
+
+// SessionRetention is how long expired sessions stay listed before purging.
+const SessionRetention = 30 * 24 * time.Hour
+
+// GC drops in-memory revocations that can no longer matter and purges old
+// sessions from the store.
+func (s *Service) GC(ctx context.Context) {
+	cutoff := s.now().Add(-2 * token.Leeway * time.Second)
+	s.mu.Lock()
+	for id, exp := range s.revoked {
+		if exp.Before(cutoff) {
+			delete(s.revoked, id)
+		}
+	}
+	s.mu.Unlock()
+	if n, err := s.store.PurgeSessions(ctx, s.now().Add(-SessionRetention)); err != nil {
+		s.log.Error("purge sessions", "err", err)
+	} else if n > 0 {
+		s.log.Info("purged expired sessions", "count", n)
+	}
+}
+
+// Admin credentials.
+
+// SetAdminToken stores the digest of an operator-chosen admin token,
+// replacing any earlier one.
+func (s *Service) SetAdminToken(ctx context.Context, tok gatehouse.Secret) error {
+	if len(tok.Reveal()) < 16 {
+		return gatehouse.Errorf(gatehouse.Invalid, "admin token must be at least 16 characters")
+	}
+	h := digest(tok.Reveal())
+	if err := s.store.SetSecret(ctx, secretAdminToken, h); err != nil {
+		return err
+	}
+	s.adminHash.Store(&h)
+	return nil
+}
+
+// HasAdminToken reports whether an admin token is configured.
+func (s *Service) HasAdminToken() bool { return s.adminHash.Load() != nil }
+
+// NewAdminToken returns a new random admin token (256 bits).
+func NewAdminToken() gatehouse.Secret {
+	return gatehouse.Secret("gha_" + randomHex(32))
+}
+
+// CheckAdmin reports whether tok is the admin token, in constant time.
+func (s *Service) CheckAdmin(tok string) bool {
+	h := s.adminHash.Load()
+	if h == nil || tok == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare(digest(tok), *h) == 1
+}
+
+func digest(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand.Read does not fail on supported platforms (Go 1.24+).
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// storeErr translates a store error for callers.
+func storeErr(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return gatehouse.Wrap(gatehouse.NotFound, err, what+" not found")
+	case errors.Is(err, store.ErrConflict):
+		return gatehouse.Wrap(gatehouse.Conflict, err, what+" already exists")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return gatehouse.Wrap(gatehouse.Unavailable, err, "request timed out")
+	}
+	var ge *gatehouse.Error
+	if errors.As(err, &ge) {
+		return err
+	}
+	return gatehouse.Wrap(gatehouse.Unavailable, err, "storage unavailable, try again")
+}

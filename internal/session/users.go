@@ -1,0 +1,132 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
+
+// User returns a user by public id.
+func (s *Service) User(ctx context.Context, appID, userID string) (gatehouse.User, error) {
+	if err := gatehouse.ValidateUserID(userID); err != nil {
+		return gatehouse.User{}, gatehouse.Errorf(gatehouse.NotFound, "User not found")
+	}
+	u, err := s.store.GetUser(ctx, appID, userID)
+	if err != nil {
+		return u, storeErr(err, "User")
+	}
+	return u, nil
+}
+
+// Ban bans a user globally: every session is revoked in the same
+// transaction, the user's tokens are refused with Banned at once, and new
+// logins are refused until Unban. Banning a banned user is not an error.
+func (s *Service) Ban(ctx context.Context, appID, userID string) (gatehouse.User, error) {
+	now := s.now().UTC()
+	u, revoked, err := s.store.UpdateUser(ctx, appID, userID, func(u *gatehouse.User) error {
+		if u.Deleted {
+			return gatehouse.Errorf(gatehouse.NotFound, "User not found")
+		}
+		u.Banned, u.UpdatedAt = true, now
+		return nil
+	}, true)
+	if err != nil {
+		return u, storeErr(err, "User")
+	}
+	s.restrict(u, revoked)
+	s.log.Info("user banned", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(revoked))
+	return u, nil
+}
+
+// Unban lifts a ban. Tokens issued before the ban stay revoked; the user
+// must log in again.
+func (s *Service) Unban(ctx context.Context, appID, userID string) (gatehouse.User, error) {
+	now := s.now().UTC()
+	u, _, err := s.store.UpdateUser(ctx, appID, userID, func(u *gatehouse.User) error {
+		if u.Deleted {
+			return gatehouse.Errorf(gatehouse.NotFound, "User not found")
+		}
+		u.Banned, u.UpdatedAt = false, now
+		return nil
+	}, false)
+	if err != nil {
+		return u, storeErr(err, "User")
+	}
+	s.restrict(u, nil)
+	s.log.Info("user unbanned", "app_id", appID, "user_id", u.ID)
+	return u, nil
+}
+
+// Delete deletes a user: the record stays (marked deleted, display name
+// "Deleted User") so that the public id can never log in again and old
+// tokens can never come back; every session is revoked.
+func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.User, error) {
+	now := s.now().UTC()
+	u, revoked, err := s.store.UpdateUser(ctx, appID, userID, func(u *gatehouse.User) error {
+		if !u.Deleted {
+			u.Deleted, u.DeletedAt, u.DisplayName = true, now, gatehouse.DeletedDisplayName
+		}
+		u.UpdatedAt = now
+		return nil
+	}, true)
+	if err != nil {
+		return u, storeErr(err, "User")
+	}
+	s.restrict(u, revoked)
+	s.log.Info("user deleted", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(revoked))
+	return u, nil
+}
+
+func (s *Service) restrict(u gatehouse.User, revoked []gatehouse.Session) {
+	s.mu.Lock()
+	if u.Banned || u.Deleted {
+		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted}
+	} else {
+		delete(s.users, u.ID)
+	}
+	for _, x := range revoked {
+		s.revoked[x.ID] = x.ExpiresAt
+	}
+	s.mu.Unlock()
+}
+
+// Sessions lists a user's sessions: live ones and those ended in the last
+// SessionRetention.
+func (s *Service) Sessions(ctx context.Context, appID, userID string) (gatehouse.User, []gatehouse.Session, error) {
+	u, err := s.User(ctx, appID, userID)
+	if err != nil {
+		return u, nil, err
+	}
+	list, err := s.store.ListSessions(ctx, appID, u.ID, s.now().Add(-SessionRetention))
+	return u, list, storeErr(err, "session")
+}
+
+// RevokeSession revokes one session of an app.
+func (s *Service) RevokeSession(ctx context.Context, appID, sessionID string) (gatehouse.Session, error) {
+	sess, err := s.store.RevokeSession(ctx, appID, sessionID, s.now().UTC())
+	if err != nil {
+		return sess, storeErr(err, "Session")
+	}
+	s.markRevoked(sess)
+	s.log.Info("session revoked by admin", "app_id", appID, "session_id", sessionID)
+	return sess, nil
+}
+
+// RevokeAll revokes every session of a user.
+func (s *Service) RevokeAll(ctx context.Context, appID, userID string) ([]gatehouse.Session, error) {
+	u, err := s.User(ctx, appID, userID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.RevokeUserSessions(ctx, appID, u.ID, s.now().UTC())
+	if err != nil {
+		return nil, storeErr(err, "session")
+	}
+	s.markRevoked(list...)
+	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(list))
+	return list, nil
+}
+
+// Now returns the service clock's time.
+func (s *Service) Now() time.Time { return s.now() }
