@@ -97,11 +97,12 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		h.revokeAllForUser(w, r, userID)
 		return
 	}
-	p, ok := h.authenticate(w, r)
-	if !ok {
+	tok := bearer(r)
+	if tok == "" {
+		h.writeError(w, r, gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required"))
 		return
 	}
-	if err := h.sessions.Logout(r.Context(), p); err != nil {
+	if err := h.sessions.Logout(r.Context(), tok); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

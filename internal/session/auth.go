@@ -55,15 +55,24 @@ func (s *Service) Authenticate(raw string) (Principal, error) {
 	return Principal{AppID: c.Audience, UserID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, IssuedAt: iat, ExpiresAt: exp}, nil
 }
 
-// Logout revokes the session of the presented token (secure logout). The
-// session's other tokens on that device die with it; the user's other
-// devices are untouched. Repeating it is not an error.
-func (s *Service) Logout(ctx context.Context, p Principal) error {
-	sess, err := s.store.RevokeSession(ctx, p.AppID, p.SessionID, s.now().UTC())
+// Logout revokes the session of the presented access token (secure
+// logout). The session's other tokens on that device die with it; the
+// user's other devices are untouched. The token must be genuine and
+// unexpired; a token already revoked (or of a banned or deleted user) is
+// accepted, so that a repeated logout succeeds.
+func (s *Service) Logout(ctx context.Context, raw string) error {
+	c, err := s.verifier.Verify(raw, token.Expectations{Issuer: s.issuer, Now: s.now()})
+	if err != nil {
+		if errors.Is(err, token.ErrExpired) {
+			return errTokenExpired
+		}
+		return gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
+	}
+	sess, err := s.store.RevokeSession(ctx, c.Audience, c.SessionID, s.now().UTC())
 	if err != nil {
 		return storeErr(err, "session")
 	}
 	s.markRevoked(sess)
-	s.log.Info("session revoked by secure logout", "app_id", p.AppID, "session_id", p.SessionID)
+	s.log.Info("session revoked by secure logout", "app_id", c.Audience, "session_id", c.SessionID)
 	return nil
 }
