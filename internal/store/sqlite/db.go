@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net/url"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -35,6 +36,11 @@ const maxBatch = 256
 
 // DB is a SQLite-backed store.Store.
 type DB struct {
+	// Prepared statements, by query text: parsing SQL costs more than
+	// running it on the login path.
+	rstmts sync.Map
+	wstmts sync.Map
+
 	read   *sql.DB
 	write  *sql.DB
 	ops    chan op
@@ -63,8 +69,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Only the writer goroutine writes, one transaction at a time. The second
+	// connection lets it prepare a statement it has not seen yet while its
+	// transaction holds the first; Tx.StmtContext then reuses the parsed
+	// statement on whichever connection runs the transaction.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
@@ -130,6 +140,9 @@ func (db *DB) Close() error {
 	}
 	close(db.closed)
 	<-db.done
+	for _, m := range []*sync.Map{&db.rstmts, &db.wstmts} {
+		m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
+	}
 	return errors.Join(db.write.Close(), db.read.Close())
 }
 
@@ -203,17 +216,17 @@ func (db *DB) commit(batch []op) {
 			errs[i] = o.fn(tx)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		if _, err := db.txExec(ctx, tx, "SAVEPOINT op"); err != nil {
 			errs[i] = err
 			continue
 		}
 		errs[i] = o.fn(tx)
 		if errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+			if _, err := db.txExec(ctx, tx, "ROLLBACK TO op"); err != nil {
 				errs[i] = errors.Join(errs[i], err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+		if _, err := db.txExec(ctx, tx, "RELEASE op"); err != nil {
 			errs[i] = errors.Join(errs[i], err)
 		}
 	}
@@ -261,3 +274,63 @@ func isUnique(err error) bool {
 }
 
 func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
+
+func prepared(ctx context.Context, cache *sync.Map, conn *sql.DB, q string) (*sql.Stmt, error) {
+	if st, ok := cache.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := cache.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (db *DB) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	st, err := prepared(ctx, &db.wstmts, db.write, q)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (db *DB) txQuery(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	st, err := prepared(ctx, &db.wstmts, db.write, q)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+// errRow carries a preparation error through the *sql.Row-like interface.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (db *DB) txQueryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) scanner {
+	st, err := prepared(ctx, &db.wstmts, db.write, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+func (db *DB) readRow(ctx context.Context, q string, args ...any) scanner {
+	st, err := prepared(ctx, &db.rstmts, db.read, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (db *DB) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := prepared(ctx, &db.rstmts, db.read, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}

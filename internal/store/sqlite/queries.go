@@ -37,7 +37,7 @@ func scanApp(s scanner) (gatehouse.App, error) {
 
 func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 			a.ID, a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.CreatedAt), ms(a.UpdatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
@@ -47,12 +47,12 @@ func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 }
 
 func (db *DB) GetApp(ctx context.Context, id string) (gatehouse.App, error) {
-	a, err := scanApp(db.read.QueryRowContext(ctx, "SELECT "+appCols+" FROM apps WHERE id = ?", id))
+	a, err := scanApp(db.readRow(ctx, "SELECT "+appCols+" FROM apps WHERE id = ?", id))
 	return a, notFound(err, "app "+id)
 }
 
 func (db *DB) ListApps(ctx context.Context) ([]gatehouse.App, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+appCols+" FROM apps ORDER BY created_at, id")
+	rows, err := db.readQuery(ctx, "SELECT "+appCols+" FROM apps ORDER BY created_at, id")
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (db *DB) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 
 func (db *DB) UpdateApp(ctx context.Context, a gatehouse.App) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ? WHERE id = ?",
+		res, err := db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ? WHERE id = ?",
 			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.ID)
 		return affected(res, err, "app "+a.ID)
 	})
@@ -108,7 +108,7 @@ func scanKey(s scanner) (gatehouse.Key, error) {
 
 func (db *DB) CreateKey(ctx context.Context, k gatehouse.Key) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO keys ("+keyCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		_, err := db.txExec(ctx, tx, "INSERT INTO keys ("+keyCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 			k.ID, k.AppID, k.Kind, k.Name, k.Hash, ms(k.CreatedAt), ms(k.RevokedAt))
 		switch {
 		case isUnique(err):
@@ -121,7 +121,7 @@ func (db *DB) CreateKey(ctx context.Context, k gatehouse.Key) error {
 }
 
 func (db *DB) ListKeys(ctx context.Context, appID string, kind gatehouse.KeyKind) ([]gatehouse.Key, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+keyCols+" FROM keys WHERE app_id = ? AND kind = ? ORDER BY created_at, id", appID, kind)
+	rows, err := db.readQuery(ctx, "SELECT "+keyCols+" FROM keys WHERE app_id = ? AND kind = ? ORDER BY created_at, id", appID, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (db *DB) ListKeys(ctx context.Context, appID string, kind gatehouse.KeyKind
 }
 
 func (db *DB) AllActiveKeys(ctx context.Context) ([]gatehouse.Key, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+keyCols+" FROM keys WHERE revoked_at = 0 ORDER BY created_at, id")
+	rows, err := db.readQuery(ctx, "SELECT "+keyCols+" FROM keys WHERE revoked_at = 0 ORDER BY created_at, id")
 	if err != nil {
 		return nil, err
 	}
@@ -139,11 +139,11 @@ func (db *DB) AllActiveKeys(ctx context.Context) ([]gatehouse.Key, error) {
 func (db *DB) RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKind, keyID string, at time.Time) (gatehouse.Key, error) {
 	var k gatehouse.Key
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE keys SET revoked_at = ? WHERE id = ? AND app_id = ? AND kind = ? AND revoked_at = 0", ms(at), keyID, appID, kind); err != nil {
+		if _, err := db.txExec(ctx, tx, "UPDATE keys SET revoked_at = ? WHERE id = ? AND app_id = ? AND kind = ? AND revoked_at = 0", ms(at), keyID, appID, kind); err != nil {
 			return err
 		}
 		var err error
-		k, err = scanKey(tx.QueryRowContext(ctx, "SELECT "+keyCols+" FROM keys WHERE id = ? AND app_id = ? AND kind = ?", keyID, appID, kind))
+		k, err = scanKey(db.txQueryRow(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE id = ? AND app_id = ? AND kind = ?", keyID, appID, kind))
 		return notFound(err, "key "+keyID)
 	})
 	return k, err
@@ -162,21 +162,21 @@ func scanUser(s scanner) (gatehouse.User, error) {
 }
 
 func (db *DB) GetUser(ctx context.Context, appID, userID string) (gatehouse.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", appID, userID))
+	u, err := scanUser(db.readRow(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", appID, userID))
 	return u, notFound(err, "user "+userID)
 }
 
 func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+userCols+" FROM users WHERE banned = 1 OR deleted = 1")
+	rows, err := db.readQuery(ctx, "SELECT "+userCols+" FROM users WHERE banned = 1 OR deleted = 1")
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, scanUser)
 }
 
-func putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert bool) error {
+func (db *DB) putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert bool) error {
 	if insert {
-		_, err := tx.ExecContext(ctx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := db.txExec(ctx, tx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.DeletedAt))
 		switch {
 		case isUnique(err):
@@ -186,7 +186,7 @@ func putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert bool) er
 		}
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE users SET display_name = ?, banned = ?, deleted = ?, updated_at = ?, deleted_at = ? WHERE id = ?",
+	_, err := db.txExec(ctx, tx, "UPDATE users SET display_name = ?, banned = ?, deleted = ?, updated_at = ?, deleted_at = ? WHERE id = ?",
 		u.DisplayName, u.Banned, u.Deleted, ms(u.UpdatedAt), ms(u.DeletedAt), u.ID)
 	return err
 }
@@ -198,18 +198,18 @@ func (db *DB) UpdateUser(ctx context.Context, appID, userID string, update func(
 	)
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", appID, userID))
+		u, err = scanUser(db.txQueryRow(ctx, tx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", appID, userID))
 		if err != nil {
 			return notFound(err, "user "+userID)
 		}
 		if err := update(&u); err != nil {
 			return err
 		}
-		if err := putUser(ctx, tx, &u, false); err != nil {
+		if err := db.putUser(ctx, tx, &u, false); err != nil {
 			return err
 		}
 		if revokeSessions {
-			revoked, err = revokeUserSessions(ctx, tx, appID, u.ID, u.UpdatedAt)
+			revoked, err = db.revokeUserSessions(ctx, tx, appID, u.ID, u.UpdatedAt)
 		}
 		return err
 	})
@@ -246,7 +246,7 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 	var res store.LoginResult
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		res = store.LoginResult{}
-		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", l.AppID, l.UserID))
+		u, err := scanUser(db.txQueryRow(ctx, tx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", l.AppID, l.UserID))
 		existed := err == nil
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -264,26 +264,26 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 			if existed {
 				u.UpdatedAt = l.Now
 			}
-			if err := putUser(ctx, tx, &u, !existed); err != nil {
+			if err := db.putUser(ctx, tx, &u, !existed); err != nil {
 				return err
 			}
 		}
 		res.User, res.Created = u, !existed
 
-		cur, err := scanSession(tx.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND device_id = ? AND revoked_at = 0", l.AppID, l.DeviceID))
+		cur, err := scanSession(db.txQueryRow(ctx, tx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND device_id = ? AND revoked_at = 0", l.AppID, l.DeviceID))
 		switch {
 		case err == nil && cur.UserID == u.ID:
 			if l.Session.ExpiresAt.After(cur.ExpiresAt) {
 				cur.ExpiresAt = l.Session.ExpiresAt
 			}
 			cur.LastLoginAt, cur.DeviceInfo = l.Now, l.Session.DeviceInfo
-			_, err = tx.ExecContext(ctx, "UPDATE sessions SET last_login_at = ?, expires_at = ?, device_info = ? WHERE id = ?",
+			_, err = db.txExec(ctx, tx, "UPDATE sessions SET last_login_at = ?, expires_at = ?, device_info = ? WHERE id = ?",
 				ms(cur.LastLoginAt), ms(cur.ExpiresAt), deviceJSON(cur.DeviceInfo), cur.ID)
 			res.Session = cur
 			return err
 		case err == nil:
 			cur.RevokedAt = l.Now
-			if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ? WHERE id = ?", ms(l.Now), cur.ID); err != nil {
+			if _, err := db.txExec(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE id = ?", ms(l.Now), cur.ID); err != nil {
 				return err
 			}
 			res.Replaced = &cur
@@ -292,7 +292,7 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 		}
 		s := l.Session
 		s.UserID, s.AppID, s.DeviceID = u.ID, l.AppID, l.DeviceID
-		_, err = tx.ExecContext(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err = db.txExec(ctx, tx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			s.ID, s.AppID, s.UserID, s.DeviceID, deviceJSON(s.DeviceInfo), ms(s.CreatedAt), ms(s.LastLoginAt), ms(s.ExpiresAt), ms(s.RevokedAt))
 		if isUnique(err) {
 			return fmt.Errorf("session %s: %w", s.ID, store.ErrConflict)
@@ -304,12 +304,12 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 }
 
 func (db *DB) GetSession(ctx context.Context, appID, id string) (gatehouse.Session, error) {
-	s, err := scanSession(db.read.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
+	s, err := scanSession(db.readRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
 	return s, notFound(err, "session "+id)
 }
 
 func (db *DB) ListSessions(ctx context.Context, appID, userInternalID string, since time.Time) ([]gatehouse.Session, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND user_id = ? AND (revoked_at = 0 OR revoked_at >= ?) AND expires_at >= ? ORDER BY last_login_at DESC, id",
+	rows, err := db.readQuery(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND user_id = ? AND (revoked_at = 0 OR revoked_at >= ?) AND expires_at >= ? ORDER BY last_login_at DESC, id",
 		appID, userInternalID, ms(since), ms(since))
 	if err != nil {
 		return nil, err
@@ -320,18 +320,18 @@ func (db *DB) ListSessions(ctx context.Context, appID, userInternalID string, si
 func (db *DB) RevokeSession(ctx context.Context, appID, id string, at time.Time) (gatehouse.Session, error) {
 	var s gatehouse.Session
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND id = ? AND revoked_at = 0", ms(at), appID, id); err != nil {
+		if _, err := db.txExec(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND id = ? AND revoked_at = 0", ms(at), appID, id); err != nil {
 			return err
 		}
 		var err error
-		s, err = scanSession(tx.QueryRowContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
+		s, err = scanSession(db.txQueryRow(ctx, tx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
 		return notFound(err, "session "+id)
 	})
 	return s, err
 }
 
-func revokeUserSessions(ctx context.Context, tx *sql.Tx, appID, userID string, at time.Time) ([]gatehouse.Session, error) {
-	rows, err := tx.QueryContext(ctx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND user_id = ? AND revoked_at = 0 RETURNING "+sessionCols, ms(at), appID, userID)
+func (db *DB) revokeUserSessions(ctx context.Context, tx *sql.Tx, appID, userID string, at time.Time) ([]gatehouse.Session, error) {
+	rows, err := db.txQuery(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND user_id = ? AND revoked_at = 0 RETURNING "+sessionCols, ms(at), appID, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -342,14 +342,14 @@ func (db *DB) RevokeUserSessions(ctx context.Context, appID, userInternalID stri
 	var out []gatehouse.Session
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = revokeUserSessions(ctx, tx, appID, userInternalID, at)
+		out, err = db.revokeUserSessions(ctx, tx, appID, userInternalID, at)
 		return err
 	})
 	return out, err
 }
 
 func (db *DB) ListRevokedSessions(ctx context.Context, now time.Time) ([]gatehouse.Session, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE revoked_at <> 0 AND expires_at > ?", ms(now))
+	rows, err := db.readQuery(ctx, "SELECT "+sessionCols+" FROM sessions WHERE revoked_at <> 0 AND expires_at > ?", ms(now))
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func (db *DB) ListRevokedSessions(ctx context.Context, now time.Time) ([]gatehou
 func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ?", ms(before))
+		res, err := db.txExec(ctx, tx, "DELETE FROM sessions WHERE expires_at < ?", ms(before))
 		if err != nil {
 			return err
 		}
@@ -372,7 +372,7 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) 
 // Signing keys and secrets.
 
 func (db *DB) SigningKeys(ctx context.Context) ([]token.SigningKey, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id, seed, created_at, retired_at FROM signing_keys ORDER BY created_at, id")
+	rows, err := db.readQuery(ctx, "SELECT id, seed, created_at, retired_at FROM signing_keys ORDER BY created_at, id")
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +387,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]token.SigningKey, error) {
 
 func (db *DB) AddSigningKey(ctx context.Context, k token.SigningKey) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO signing_keys (id, seed, created_at, retired_at) VALUES (?, ?, ?, ?)", k.ID, k.Seed, ms(k.CreatedAt), ms(k.RetiredAt))
+		_, err := db.txExec(ctx, tx, "INSERT INTO signing_keys (id, seed, created_at, retired_at) VALUES (?, ?, ?, ?)", k.ID, k.Seed, ms(k.CreatedAt), ms(k.RetiredAt))
 		if isUnique(err) {
 			return fmt.Errorf("signing key %s: %w", k.ID, store.ErrConflict)
 		}
@@ -397,24 +397,24 @@ func (db *DB) AddSigningKey(ctx context.Context, k token.SigningKey) error {
 
 func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
 	var v []byte
-	err := db.read.QueryRowContext(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
+	err := db.readRow(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
 	return v, notFound(err, "secret "+name)
 }
 
 func (db *DB) PutSecretIfAbsent(ctx context.Context, name string, value []byte) ([]byte, error) {
 	var v []byte
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value); err != nil {
+		if _, err := db.txExec(ctx, tx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
+		return db.txQueryRow(ctx, tx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
 	})
 	return v, err
 }
 
 func (db *DB) SetSecret(ctx context.Context, name string, value []byte) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
+		_, err := db.txExec(ctx, tx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
 		return err
 	})
 }
