@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/wire"
@@ -41,9 +42,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	env := wire.NewError(err)
 	if st >= 500 {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", requestID(r)), slog.String("route", r.Pattern), slog.Any("err", err))
+			slog.String("request_id", requestID(w)), slog.String("route", r.Pattern), slog.Any("err", err))
 		if code == gatehouse.Internal {
-			env.Message = "Internal server error (request " + requestID(r) + ")"
+			env.Message = "Internal server error (request " + requestID(w) + ")"
 		}
 	}
 	writeJSON(w, st, env)
@@ -61,6 +62,7 @@ func writeJSON(w http.ResponseWriter, st int, v any) {
 		st, b = http.StatusInternalServerError, []byte(`{"status":"error","code":500000,"message":"Internal server error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(st)
 	w.Write(b)
 }

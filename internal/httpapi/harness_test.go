@@ -23,6 +23,10 @@ import (
 
 const adminToken = "test-admin-token-0123456789"
 
+// logLevel is Debug in tests (every request is logged, so log checks see
+// everything) and raised by benchmarks.
+var logLevel = slog.LevelDebug
+
 // clock is a settable clock for the service.
 type clock struct {
 	mu sync.Mutex
@@ -50,7 +54,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	clock  *clock
 	logs   *syncBuffer
@@ -59,7 +63,7 @@ type env struct {
 	svc    *session.Service
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}, dbPath: filepath.Join(t.TempDir(), "gatehouse.db")}
 	e.start()
@@ -74,7 +78,7 @@ func (e *env) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: logLevel}))
 	svc := session.New(db, log, session.Config{Now: e.clock.Now})
 	if err := svc.Load(context.Background()); err != nil {
 		e.t.Fatal(err)
@@ -104,7 +108,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("response %d %q is not JSON: %v", r.status, r.body, err)
@@ -113,7 +117,7 @@ func (r resp) json(t *testing.T, v any) {
 
 // wantError checks an error response: HTTP status, social.plus envelope and
 // numeric code.
-func (r resp) wantError(t *testing.T, status, code int) {
+func (r resp) wantError(t testing.TB, status, code int) {
 	t.Helper()
 	var e wire.Error
 	if err := json.Unmarshal(r.body, &e); err != nil {

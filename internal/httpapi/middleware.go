@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,7 +8,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"encoding/json"
@@ -17,18 +18,35 @@ import (
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
-type ctxKey int
+// Request ids are a random per-process prefix and a counter: unique, cheap,
+// and not guessable across restarts.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
 
-const requestIDKey ctxKey = 0
+func newIDPrefix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:]) + "-"
+}
 
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey).(string)
-	return id
+func nextRequestID() string {
+	return idPrefix + strconv.FormatUint(idCounter.Add(1), 36)
+}
+
+// requestID returns the id observe gave the request.
+func requestID(w http.ResponseWriter) string {
+	if sw, ok := w.(*statusWriter); ok {
+		return sw.id
+	}
+	return ""
 }
 
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	id     string
 }
 
 func (w *statusWriter) WriteHeader(st int) {
@@ -50,12 +68,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // pattern, never the URL, headers or body: those may carry credentials.
 func (h *handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
-		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		id := nextRequestID()
+		w.Header()["X-Request-Id"] = []string{id}
+		sw := &statusWriter{ResponseWriter: w, id: id}
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {

@@ -74,6 +74,9 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 	// equal the JWT's iat/exp exactly.
 	iat := now.Truncate(time.Second)
 	exp := iat.Add(a.AccessTTL)
+	if res, ok := s.fastLogin(a, req, name, iat, exp); ok {
+		return res, nil
+	}
 	display := req.UserID
 	if name != nil && *name != "" {
 		display = *name
@@ -85,7 +88,8 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 		DeviceID:    req.DeviceID,
 		Now:         now,
 		NewUser:     gatehouse.User{ID: randomHex(12), AppID: a.ID, UserID: req.UserID, DisplayName: display, CreatedAt: now, UpdatedAt: now},
-		Session:     gatehouse.Session{ID: randomHex(16), DeviceInfo: req.DeviceInfo, CreatedAt: now, LastLoginAt: now, ExpiresAt: exp},
+		Session: gatehouse.Session{ID: randomHex(16), DeviceInfo: req.DeviceInfo, CreatedAt: now, LastLoginAt: now,
+			ExpiresAt: exp.Add(sessionSlack(a.AccessTTL))},
 	}
 	res, err := s.store.Login(ctx, rec, func(u *gatehouse.User, existed bool) error {
 		switch {
@@ -99,33 +103,98 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 	if err != nil {
 		return LoginResult{}, storeErr(err, "app")
 	}
+	s.mu.Lock()
 	if res.Replaced != nil {
-		s.markRevoked(*res.Replaced)
+		s.revoked[res.Replaced.ID] = res.Replaced.ExpiresAt
+	}
+	s.devices.put(deviceKey(a.ID, req.DeviceID), &deviceEntry{
+		sessionID:  res.Session.ID,
+		userID:     res.User.ID,
+		durableExp: res.Session.ExpiresAt,
+		info:       req.DeviceInfo,
+	})
+	u := res.User
+	s.userSnaps.put(u.ID, &u)
+	s.mu.Unlock()
+	if res.Replaced != nil {
 		s.log.Info("session replaced by another user's login on the device", "app_id", a.ID, "session_id", res.Replaced.ID)
 	}
+	return s.issue(a, &res.User, res.Session, req, iat, exp)
+}
+
+// sessionSlack is how far past its newest token's expiry a session's stored
+// expiry is pushed when a login writes it. A later login on the same device
+// whose token expires within that bound needs no write: the store already
+// promises that no token of the session outlives its stored expiry, which is
+// what revocation bookkeeping relies on. Apps call login on every launch, so
+// this saves most writes at a cost of at most one per device per slack.
+func sessionSlack(ttl time.Duration) time.Duration {
+	return min(ttl/10, 24*time.Hour)
+}
+
+// deviceEntry remembers, after a committed login, which session a device
+// holds and how long the store has that session covered.
+type deviceEntry struct {
+	sessionID  string
+	userID     string
+	durableExp time.Time
+	info       gatehouse.DeviceInfo
+}
+
+func deviceKey(appID, deviceID string) string { return appID + "\x00" + deviceID }
+
+// fastLogin serves a returning user's login on the device it already holds
+// without touching the store, when everything the store would do is already
+// true: same user, session not revoked, user neither banned nor deleted,
+// nothing to update, and the new token within the stored expiry. Anything
+// else takes the transactional path.
+func (s *Service) fastLogin(a *gatehouse.App, req *wire.LoginRequest, name *string, iat, exp time.Time) (LoginResult, bool) {
+	s.mu.RLock()
+	d := s.devices.get(deviceKey(a.ID, req.DeviceID))
+	var (
+		u       *gatehouse.User
+		flags   userFlags
+		revoked bool
+	)
+	if d != nil {
+		u = s.userSnaps.get(d.userID)
+		flags = s.users[d.userID]
+		_, revoked = s.revoked[d.sessionID]
+	}
+	s.mu.RUnlock()
+	if d == nil || u == nil || u.UserID != req.UserID || flags.banned || flags.deleted || revoked ||
+		exp.After(d.durableExp) || d.info != req.DeviceInfo || (name != nil && *name != u.DisplayName) {
+		return LoginResult{}, false
+	}
+	sess := gatehouse.Session{ID: d.sessionID, AppID: a.ID, UserID: u.ID, DeviceID: req.DeviceID, DeviceInfo: d.info, ExpiresAt: d.durableExp}
+	res, err := s.issue(a, u, sess, req, iat, exp)
+	return res, err == nil
+}
+
+// issue signs the access token of a login.
+func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Session, req *wire.LoginRequest, iat, exp time.Time) (LoginResult, error) {
 	claims := &token.AccessClaims{
 		User: token.UserClaim{
-			UserID:       res.User.ID,
-			PublicUserID: res.User.UserID,
+			UserID:       u.ID,
+			PublicUserID: u.UserID,
 			NetworkID:    a.ID,
-			DeviceInfo:   &token.DeviceInfo{Kind: req.DeviceInfo.Kind, SDKVersion: req.DeviceInfo.SDKVersion},
 		},
 		Issuer:    s.issuer,
-		Subject:   res.User.ID,
+		Subject:   u.ID,
 		Audience:  a.ID,
-		SessionID: res.Session.ID,
+		SessionID: sess.ID,
 		ID:        randomHex(8),
 		IssuedAt:  iat.Unix(),
 		ExpiresAt: exp.Unix(),
 	}
-	if claims.User.DeviceInfo.Kind == "" && claims.User.DeviceInfo.SDKVersion == "" {
-		claims.User.DeviceInfo = nil
+	if req.DeviceInfo.Kind != "" || req.DeviceInfo.SDKVersion != "" {
+		claims.User.DeviceInfo = &token.DeviceInfo{Kind: req.DeviceInfo.Kind, SDKVersion: req.DeviceInfo.SDKVersion}
 	}
 	raw, err := s.ring.Load().Sign(claims)
 	if err != nil {
 		return LoginResult{}, gatehouse.Wrap(gatehouse.Internal, err, "could not sign access token")
 	}
-	return LoginResult{AccessToken: gatehouse.Secret(raw), IssuedAt: iat, ExpiresAt: exp, User: res.User, Session: res.Session}, nil
+	return LoginResult{AccessToken: gatehouse.Secret(raw), IssuedAt: iat, ExpiresAt: exp, User: *u, Session: sess}, nil
 }
 
 func (s *Service) markRevoked(sessions ...gatehouse.Session) {

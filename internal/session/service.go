@@ -46,6 +46,10 @@ type Service struct {
 	revoked map[string]time.Time      // session id -> expiry of its newest token
 	users   map[string]userFlags      // internal user id -> restrictions
 
+	// Caches for the login fast path, filled after committed logins.
+	devices   *bounded[*deviceEntry]    // app+device -> session held
+	userSnaps *bounded[*gatehouse.User] // internal user id -> user
+
 	adminHash atomic.Pointer[[]byte]
 }
 
@@ -62,6 +66,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		keys:    map[string]*gatehouse.Key{},
 		revoked: map[string]time.Time{},
 		users:   map[string]userFlags{},
+
+		devices:   newBounded[*deviceEntry](cacheSize),
+		userSnaps: newBounded[*gatehouse.User](cacheSize),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -260,4 +267,34 @@ func storeErr(err error, what string) error {
 		return err
 	}
 	return gatehouse.Wrap(gatehouse.Unavailable, err, "storage unavailable, try again")
+}
+
+// cacheSize bounds each login cache; a miss only costs a store round trip.
+const cacheSize = 1 << 20
+
+// bounded is a map that drops about a quarter of its entries, in map order,
+// when full. The caller synchronizes.
+type bounded[V any] struct {
+	max int
+	m   map[string]V
+}
+
+func newBounded[V any](max int) *bounded[V] {
+	return &bounded[V]{max: max, m: make(map[string]V)}
+}
+
+func (b *bounded[V]) get(k string) V { return b.m[k] }
+
+func (b *bounded[V]) put(k string, v V) {
+	if _, ok := b.m[k]; !ok && len(b.m) >= b.max {
+		n := len(b.m) / 4
+		for k := range b.m {
+			if n == 0 {
+				break
+			}
+			delete(b.m, k)
+			n--
+		}
+	}
+	b.m[k] = v
 }

@@ -88,6 +88,9 @@ func (s *Service) restrict(u gatehouse.User, revoked []gatehouse.Session) {
 	for _, x := range revoked {
 		s.revoked[x.ID] = x.ExpiresAt
 	}
+	if s.userSnaps.get(u.ID) != nil {
+		s.userSnaps.put(u.ID, &u)
+	}
 	s.mu.Unlock()
 }
 

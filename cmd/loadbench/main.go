@@ -1,0 +1,347 @@
+// Command loadbench measures Gatehouse's hot paths against a trivial Go
+// net/http handler on the same machine, in the same run, and prints
+// requests/s, p99 latency and the ratios:
+//
+//	go run ./cmd/loadbench [-rounds 3] [-duration 3s] [-conns 32]
+//
+// It builds cmd/gatehouse, starts it on a fresh embedded store, starts the
+// trivial handler in a second process, and drives each from this process
+// with 32 keep-alive connections on 2 threads (GOMAXPROCS=2), interleaving
+// the scenarios in every round and reporting medians.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	trivial := flag.Bool("trivial-server", false, "internal: run the trivial handler")
+	rounds := flag.Int("rounds", 3, "rounds; each runs every scenario once")
+	duration := flag.Duration("duration", 3*time.Second, "measured time per scenario and round")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured time before each measurement")
+	conns := flag.Int("conns", 32, "concurrent keep-alive connections")
+	threads := flag.Int("threads", 2, "GOMAXPROCS of the load generator")
+	users := flag.Int("users", 1024, "returning users for the login scenario")
+	flag.Parse()
+	if *trivial {
+		runTrivial()
+		return
+	}
+	runtime.GOMAXPROCS(*threads)
+	if err := run(*rounds, *duration, *warmup, *conns, *users); err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+// runTrivial is the baseline: the least a Go HTTP server can do per request.
+func runTrivial() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	body := []byte(`{"ok":true}`)
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	}))
+}
+
+const adminToken = "loadbench-admin-token-0123456789"
+
+func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
+	tmp, err := os.MkdirTemp("", "gatehouse-loadbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "gatehouse")
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return fmt.Errorf("find module root: %w", err)
+	}
+	build := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
+	build.Dir = strings.TrimSpace(string(root))
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build gatehouse: %v\n%s", err, out)
+	}
+	gh, err := start(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(tmp, "data"), "--admin-token", adminToken, "--log-level", "warn")
+	if err != nil {
+		return err
+	}
+	defer gh.stop()
+	self, _ := os.Executable()
+	tr, err := start(self, "-trivial-server")
+	if err != nil {
+		return err
+	}
+	defer tr.stop()
+
+	apiKey, tokens, err := setup(gh.url, nconns, nusers)
+	if err != nil {
+		return err
+	}
+	ghHost := strings.TrimPrefix(gh.url, "http://")
+	trHost := strings.TrimPrefix(tr.url, "http://")
+	scenarios := []scenario{
+		{name: "trivial handler (GET /)", host: trHost, request: func(c, i int) []byte {
+			return []byte("GET / HTTP/1.1\r\nHost: " + trHost + "\r\n\r\n")
+		}},
+		{name: "validate (GET /api/v3/sessions)", host: ghHost, request: func(c, i int) []byte {
+			return []byte("GET /api/v3/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nAuthorization: Bearer " + tokens[c] + "\r\n\r\n")
+		}},
+		{name: "login, returning user (POST /api/v5/sessions)", host: ghHost, request: func(c, i int) []byte {
+			u := (c + i*nconns) % nusers
+			body := fmt.Sprintf(`{"userId":"user-%d","deviceId":"device-%d","deviceInfo":{"kind":"web","sdkVersion":"v6.35.3-cjs"}}`, u, u)
+			return []byte("POST /api/v5/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nX-API-Key: " + apiKey +
+				"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+		}},
+	}
+	results := make([][]result, len(scenarios))
+	for r := range rounds {
+		for i, sc := range scenarios {
+			res, err := sc.run(nconns, warmup, duration)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			fmt.Fprintf(os.Stderr, "round %d  %-48s %9.0f req/s  p99 %6.2f ms  errors %d\n", r+1, sc.name, res.rps, ms(res.p99), res.errors)
+			results[i] = append(results[i], res)
+		}
+	}
+	fmt.Printf("\n%d rounds of %s per scenario, %d connections, load generator GOMAXPROCS=%d, %d CPUs\n\n",
+		rounds, duration, nconns, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("| scenario | req/s (median) | p99 ms (median) | errors | ratio to trivial |\n|---|---:|---:|---:|---:|\n")
+	base := median(results[0]).rps
+	for i, sc := range scenarios {
+		m := median(results[i])
+		fmt.Printf("| %s | %.0f | %.2f | %d | %.2f |\n", sc.name, m.rps, ms(m.p99), m.errors, m.rps/base)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type proc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func start(bin string, args ...string) (*proc, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		l := sc.Text()
+		if i := strings.Index(l, "listening on "); i >= 0 {
+			go io.Copy(io.Discard, out)
+			return &proc{cmd: cmd, url: strings.Fields(l[i+len("listening on "):])[0]}, nil
+		}
+	}
+	cmd.Process.Kill()
+	return nil, fmt.Errorf("%s did not start", bin)
+}
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	p.cmd.Wait()
+}
+
+// setup creates an app, logs every user in once (so the login scenario
+// measures returning users), and returns one access token per connection.
+func setup(base string, nconns, nusers int) (string, []string, error) {
+	post := func(path, key string, hdr map[string]string, body any) (map[string]any, error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode >= 300 {
+			return nil, fmt.Errorf("POST %s: %d %v %v", path, resp.StatusCode, m, err)
+		}
+		return m, nil
+	}
+	app, err := post("/admin/v1/apps", "", map[string]string{"Authorization": "Bearer " + adminToken}, map[string]string{"name": "loadbench"})
+	if err != nil {
+		return "", nil, err
+	}
+	key := app["apiKey"].(string)
+	var tokens []string
+	for u := range nusers {
+		s, err := post("/api/v5/sessions", key, map[string]string{"X-API-Key": key}, map[string]any{"userId": fmt.Sprint("user-", u), "deviceId": fmt.Sprint("device-", u)})
+		if err != nil {
+			return "", nil, err
+		}
+		if len(tokens) < nconns {
+			tokens = append(tokens, s["accessToken"].(string))
+		}
+	}
+	return key, tokens, nil
+}
+
+type scenario struct {
+	name    string
+	host    string
+	request func(conn, i int) []byte
+}
+
+type result struct {
+	rps    float64
+	p99    time.Duration
+	errors int
+}
+
+func median(rs []result) result {
+	rps := make([]float64, len(rs))
+	p99 := make([]time.Duration, len(rs))
+	errs := 0
+	for i, r := range rs {
+		rps[i], p99[i] = r.rps, r.p99
+		errs += r.errors
+	}
+	slices.Sort(rps)
+	slices.Sort(p99)
+	return result{rps: rps[len(rps)/2], p99: p99[len(p99)/2], errors: errs}
+}
+
+// run drives the scenario: warmup, then a measured window; each connection
+// sends a request, reads the whole response, and records its latency.
+func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), warmup+duration+30*time.Second)
+	defer cancel()
+	start := time.Now()
+	measureFrom, measureTo := start.Add(warmup), start.Add(warmup+duration)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		lat     []time.Duration
+		errs    int
+		count   int
+		connErr error
+	)
+	for c := range nconns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cn, err := net.Dial("tcp", sc.host)
+			if err != nil {
+				mu.Lock()
+				connErr = err
+				mu.Unlock()
+				return
+			}
+			defer cn.Close()
+			br := bufio.NewReaderSize(cn, 16<<10)
+			var mine []time.Duration
+			myErrs, myCount := 0, 0
+			for i := 0; ctx.Err() == nil; i++ {
+				req := sc.request(c, i)
+				t0 := time.Now()
+				if t0.After(measureTo) {
+					break
+				}
+				if _, err := cn.Write(req); err != nil {
+					myErrs++
+					break
+				}
+				status, err := readResponse(br)
+				t1 := time.Now()
+				if err != nil {
+					myErrs++
+					break
+				}
+				if t0.After(measureFrom) {
+					myCount++
+					mine = append(mine, t1.Sub(t0))
+					if status != 200 {
+						myErrs++
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += myErrs
+			count += myCount
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if connErr != nil {
+		return result{}, connErr
+	}
+	if len(lat) == 0 {
+		return result{}, errors.New("no requests completed")
+	}
+	slices.Sort(lat)
+	return result{rps: float64(count) / duration.Seconds(), p99: lat[len(lat)*99/100], errors: errs}, nil
+}
+
+// readResponse reads one HTTP/1.1 response with a Content-Length body and
+// returns its status code.
+func readResponse(br *bufio.Reader) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, err
+	}
+	length := -1
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		if len(h) > 15 && strings.EqualFold(string(h[:15]), "content-length:") {
+			length, err = strconv.Atoi(strings.TrimSpace(string(h[15:])))
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if length < 0 {
+		return 0, errors.New("response without Content-Length")
+	}
+	_, err = br.Discard(length)
+	return status, err
+}

@@ -1,0 +1,70 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// The handler benchmarks measure the per-request work of the hot routes
+// without the network: middleware, routing, decoding, service, encoding.
+
+func BenchmarkHandlerValidate(b *testing.B) {
+	logLevel = slog.LevelWarn
+	e := newEnv(b)
+	defer e.stop()
+	a := e.newApp()
+	h := e.srv.Config.Handler
+	var toks []string
+	for i := range 32 {
+		toks = append(toks, e.login(a, fmt.Sprint("u", i), fmt.Sprint("d", i)).AccessToken)
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("GET", "/api/v3/sessions", nil)
+			req.Header.Set("Authorization", "Bearer "+toks[n.Add(1)%32])
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("validate: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+func BenchmarkHandlerLoginReturningUser(b *testing.B) {
+	logLevel = slog.LevelWarn
+	e := newEnv(b)
+	defer e.stop()
+	a := e.newApp()
+	h := e.srv.Config.Handler
+	const users = 256
+	for i := range users {
+		e.login(a, fmt.Sprint("u", i), fmt.Sprint("d", i))
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1) % users
+			body := fmt.Sprintf(`{"userId":"u%d","deviceId":"d%d","deviceInfo":{"kind":"web","sdkVersion":"v6.35.3-cjs"}}`, i, i)
+			req := httptest.NewRequest("POST", "/api/v5/sessions", strings.NewReader(body))
+			req.Header.Set("X-API-Key", a.APIKey)
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("login: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
