@@ -468,3 +468,22 @@ func TestSetAccessTokenCookie(t *testing.T) {
 		t.Fatalf("cookie set although not asked for")
 	}
 }
+
+// TestValidateBodyMatchesWire: the hand-built body of GET /api/v3/sessions
+// equals what encoding/json makes of wire.TokenInfo, for ids that need
+// escaping too.
+func TestValidateBodyMatchesWire(t *testing.T) {
+	e := newEnv(t)
+	a := e.newApp()
+	for _, id := range []string{"plain", `quo"te`, `back\slash`, "<tag>&", "ünï", "tab\tx"} {
+		if strings.ContainsAny(id, "\t") {
+			continue // refused at login as a control character
+		}
+		s := e.login(a, id, "d-"+id)
+		r := e.validate(s.AccessToken)
+		want, _ := json.Marshal(wire.TokenInfo{UserID: id, IssuedAt: s.IssuedAt, ExpiresAt: s.ExpiresAt, UserType: "signed-in"})
+		if r.status != 200 || string(r.body) != string(want) {
+			t.Errorf("validate body for %q:\n got %s\nwant %s", id, r.body, want)
+		}
+	}
+}

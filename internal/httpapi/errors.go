@@ -61,8 +61,17 @@ func writeJSON(w http.ResponseWriter, st int, v any) {
 	if err != nil {
 		st, b = http.StatusInternalServerError, []byte(`{"status":"error","code":500000,"message":"Internal server error"}`)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	writeBody(w, st, b)
+}
+
+var contentTypeJSON = []string{"application/json; charset=utf-8"}
+
+// writeBody writes a JSON body. Headers are assigned directly, already in
+// canonical form; the shared Content-Type slice is never modified.
+func writeBody(w http.ResponseWriter, st int, b []byte) {
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(st)
 	w.Write(b)
 }
