@@ -22,17 +22,13 @@ const AccessType = "at+jwt"
 const MaxTokenLen = 8 << 10
 
 // UserClaim is the "user" claim the social.plus SDKs decode (wire spec §8.1).
+// The SDK type also lists deviceInfo and refreshToken; no SDK reads them,
+// and every byte here travels with every request, so they are left out
+// (the session record keeps the device info).
 type UserClaim struct {
-	UserID       string      `json:"userId"`       // internal id (_id)
-	PublicUserID string      `json:"publicUserId"` // the customer's userId
-	NetworkID    string      `json:"networkId"`
-	DeviceInfo   *DeviceInfo `json:"deviceInfo,omitempty"`
-}
-
-// DeviceInfo is the device summary carried in the token.
-type DeviceInfo struct {
-	Kind       string `json:"kind,omitempty"`
-	SDKVersion string `json:"sdkVersion,omitempty"`
+	UserID       string `json:"userId"`       // internal id (_id)
+	PublicUserID string `json:"publicUserId"` // the customer's userId
+	NetworkID    string `json:"networkId"`
 }
 
 // AccessClaims is the payload of an access token.

@@ -40,11 +40,12 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	code := gatehouse.ErrorCode(err)
 	st := status(code)
 	env := wire.NewError(err)
+	id := requestID(w)
 	if st >= 500 {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", requestID(w)), slog.String("route", r.Pattern), slog.Any("err", err))
+			slog.String("request_id", id), slog.String("route", r.Pattern), slog.Any("err", err))
 		if code == gatehouse.Internal {
-			env.Message = "Internal server error (request " + requestID(w) + ")"
+			env.Message = "Internal server error (request " + id + ")"
 		}
 	}
 	writeJSON(w, st, env)

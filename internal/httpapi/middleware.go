@@ -19,7 +19,8 @@ import (
 )
 
 // Request ids are a random per-process prefix and a counter: unique, cheap,
-// and not guessable across restarts.
+// and not guessable across restarts. Errors carry one (X-Request-Id and the
+// log line of a server error); with debug logging every request does.
 var (
 	idPrefix  = newIDPrefix()
 	idCounter atomic.Uint64
@@ -35,12 +36,15 @@ func nextRequestID() string {
 	return idPrefix + strconv.FormatUint(idCounter.Add(1), 36)
 }
 
-// requestID returns the id observe gave the request.
+// requestID returns the request's id, giving it one (and the X-Request-Id
+// header) if it has none yet.
 func requestID(w http.ResponseWriter) string {
 	if sw, ok := w.(*statusWriter); ok {
 		return sw.id
 	}
-	return ""
+	id := nextRequestID()
+	w.Header()["X-Request-Id"] = []string{id}
+	return id
 }
 
 type statusWriter struct {
@@ -63,37 +67,41 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// observe gives each request an id, recovers panics into a 500 envelope, and
-// logs the request at Debug (Warn for server errors). It logs the route
-// pattern, never the URL, headers or body: those may carry credentials.
+// observe recovers panics into a 500 envelope and, with debug logging on,
+// gives every request an id and logs it. It logs the route pattern, never
+// the URL, headers or body: those may carry credentials. Server errors are
+// logged where they are written (writeError), whatever the level.
 func (h *handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer h.recoverPanic(w, r)
+		if !h.log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		id := nextRequestID()
 		w.Header()["X-Request-Id"] = []string{id}
 		sw := &statusWriter{ResponseWriter: w, id: id}
 		start := time.Now()
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				h.log.Error("panic serving request", "request_id", id, "route", r.Pattern, "panic", p)
-				if sw.status == 0 {
-					writeJSON(sw, http.StatusInternalServerError, wire.Error{Status: "error", Code: 500000, Message: "Internal server error (request " + id + ")"})
-				}
-			}
-			if h.log.Enabled(r.Context(), slog.LevelDebug) || sw.status >= 500 {
-				lvl := slog.LevelDebug
-				if sw.status >= 500 {
-					lvl = slog.LevelWarn
-				}
-				h.log.LogAttrs(r.Context(), lvl, "request", slog.String("request_id", id), slog.String("method", r.Method),
-					slog.String("route", r.Pattern), slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
-					slog.String("remote_addr", r.RemoteAddr))
-			}
-		}()
 		next.ServeHTTP(sw, r)
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("route", r.Pattern), slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
+			slog.String("remote_addr", r.RemoteAddr))
 	})
+}
+
+func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+	id := requestID(w)
+	h.log.Error("panic serving request", "request_id", id, "route", r.Pattern, "panic", p)
+	// If the handler had started its answer this may not reach the client;
+	// net/http then closes the connection.
+	writeJSON(w, http.StatusInternalServerError, wire.Error{Status: "error", Code: 500000, Message: "Internal server error (request " + id + ")"})
 }
 
 // cors answers preflight requests and marks responses readable from any

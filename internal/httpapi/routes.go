@@ -66,5 +66,24 @@ func NewHandler(log *slog.Logger, sessions *session.Service) http.Handler {
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("/", h.notFound)
 
-	return h.observe(cors(mux))
+	return h.observe(cors(hot(mux, h)))
+}
+
+// hot sends the two hottest routes — the validity probe and the v5 login,
+// which every SDK session calls — straight to their handlers, ahead of the
+// pattern matching of the mux. Every other request goes through the mux.
+func hot(mux *http.ServeMux, h *handler) http.Handler {
+	login := h.login("v5")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v3/sessions":
+			r.Pattern = "GET /api/v3/sessions"
+			h.validate(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/v5/sessions":
+			r.Pattern = "POST /api/v5/sessions"
+			login(w, r)
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	})
 }

@@ -187,9 +187,6 @@ func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Sess
 		IssuedAt:  iat.Unix(),
 		ExpiresAt: exp.Unix(),
 	}
-	if req.DeviceInfo.Kind != "" || req.DeviceInfo.SDKVersion != "" {
-		claims.User.DeviceInfo = &token.DeviceInfo{Kind: req.DeviceInfo.Kind, SDKVersion: req.DeviceInfo.SDKVersion}
-	}
 	raw, err := s.ring.Load().Sign(claims)
 	if err != nil {
 		return LoginResult{}, gatehouse.Wrap(gatehouse.Internal, err, "could not sign access token")
