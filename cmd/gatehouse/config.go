@@ -17,6 +17,7 @@ type serveConfig struct {
 	AdminToken string
 	LogFormat  string
 	LogLevel   string
+	PprofAddr  string
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -31,6 +32,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	env(&c.AdminToken, "GATEHOUSE_ADMIN_TOKEN")
 	env(&c.LogFormat, "GATEHOUSE_LOG_FORMAT")
 	env(&c.LogLevel, "GATEHOUSE_LOG_LEVEL")
+	env(&c.PprofAddr, "GATEHOUSE_PPROF_ADDR")
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -39,6 +41,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "admin `TOKEN` (at least 16 characters); generated when unset on a new store")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -36,6 +36,7 @@ func main() {
 	trivial := flag.Bool("trivial-server", false, "internal: run the trivial handler")
 	rounds := flag.Int("rounds", 3, "rounds; each runs every scenario once")
 	duration := flag.Duration("duration", 3*time.Second, "measured time per scenario and round")
+	pprofAddr = flag.String("gatehouse-pprof", "", "start gatehouse with --pprof-addr `HOST:PORT` (to profile it under load)")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured time before each measurement")
 	conns := flag.Int("conns", 32, "concurrent keep-alive connections")
 	threads := flag.Int("threads", 2, "GOMAXPROCS of the load generator")
@@ -69,6 +70,8 @@ func runTrivial() {
 
 const adminToken = "loadbench-admin-token-0123456789"
 
+var pprofAddr *string
+
 func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 	tmp, err := os.MkdirTemp("", "gatehouse-loadbench")
 	if err != nil {
@@ -85,7 +88,11 @@ func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build gatehouse: %v\n%s", err, out)
 	}
-	gh, err := start(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(tmp, "data"), "--admin-token", adminToken, "--log-level", "warn")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(tmp, "data"), "--admin-token", adminToken, "--log-level", "warn"}
+	if *pprofAddr != "" {
+		args = append(args, "--pprof-addr", *pprofAddr)
+	}
+	gh, err := start(bin, args...)
 	if err != nil {
 		return err
 	}
@@ -103,18 +110,24 @@ func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 	}
 	ghHost := strings.TrimPrefix(gh.url, "http://")
 	trHost := strings.TrimPrefix(tr.url, "http://")
+	// Requests are built once: the load generator should spend its CPU on
+	// sending and reading, as wrk does, not on formatting.
+	trivialReq := []byte("GET / HTTP/1.1\r\nHost: " + trHost + "\r\n\r\n")
+	validateReqs := make([][]byte, nconns)
+	for c := range nconns {
+		validateReqs[c] = []byte("GET /api/v3/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nAuthorization: Bearer " + tokens[c] + "\r\n\r\n")
+	}
+	loginReqs := make([][]byte, nusers)
+	for u := range nusers {
+		body := fmt.Sprintf(`{"userId":"user-%d","deviceId":"device-%d","deviceInfo":{"kind":"web","sdkVersion":"v6.35.3-cjs"}}`, u, u)
+		loginReqs[u] = []byte("POST /api/v5/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nX-API-Key: " + apiKey +
+			"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	}
 	scenarios := []scenario{
-		{name: "trivial handler (GET /)", host: trHost, request: func(c, i int) []byte {
-			return []byte("GET / HTTP/1.1\r\nHost: " + trHost + "\r\n\r\n")
-		}},
-		{name: "validate (GET /api/v3/sessions)", host: ghHost, request: func(c, i int) []byte {
-			return []byte("GET /api/v3/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nAuthorization: Bearer " + tokens[c] + "\r\n\r\n")
-		}},
-		{name: "login, returning user (POST /api/v5/sessions)", host: ghHost, request: func(c, i int) []byte {
-			u := (c + i*nconns) % nusers
-			body := fmt.Sprintf(`{"userId":"user-%d","deviceId":"device-%d","deviceInfo":{"kind":"web","sdkVersion":"v6.35.3-cjs"}}`, u, u)
-			return []byte("POST /api/v5/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nX-API-Key: " + apiKey +
-				"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+		{name: "trivial handler (GET /)", host: trHost, pid: tr.cmd.Process.Pid, request: func(c, i int) []byte { return trivialReq }},
+		{name: "validate (GET /api/v3/sessions)", host: ghHost, pid: gh.cmd.Process.Pid, request: func(c, i int) []byte { return validateReqs[c] }},
+		{name: "login, returning user (POST /api/v5/sessions)", host: ghHost, pid: gh.cmd.Process.Pid, request: func(c, i int) []byte {
+			return loginReqs[(c+i*nconns)%nusers]
 		}},
 	}
 	results := make([][]result, len(scenarios))
@@ -124,22 +137,24 @@ func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d  %-48s %9.0f req/s  p99 %6.2f ms  errors %d\n", r+1, sc.name, res.rps, ms(res.p99), res.errors)
+			fmt.Fprintf(os.Stderr, "round %d  %-48s %9.0f req/s  p99 %6.2f ms  errors %d  CPU/req server %5.1f µs, load generator %5.1f µs\n",
+				r+1, sc.name, res.rps, ms(res.p99), res.errors, us(res.serverCPU), us(res.clientCPU))
 			results[i] = append(results[i], res)
 		}
 	}
 	fmt.Printf("\n%d rounds of %s per scenario, %d connections, load generator GOMAXPROCS=%d, %d CPUs\n\n",
 		rounds, duration, nconns, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Printf("| scenario | req/s (median) | p99 ms (median) | errors | ratio to trivial |\n|---|---:|---:|---:|---:|\n")
+	fmt.Printf("| scenario | req/s (median) | p99 ms (median) | errors | ratio to trivial | server CPU µs/req | load generator CPU µs/req |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	base := median(results[0]).rps
 	for i, sc := range scenarios {
 		m := median(results[i])
-		fmt.Printf("| %s | %.0f | %.2f | %d | %.2f |\n", sc.name, m.rps, ms(m.p99), m.errors, m.rps/base)
+		fmt.Printf("| %s | %.0f | %.2f | %d | %.2f | %.1f | %.1f |\n", sc.name, m.rps, ms(m.p99), m.errors, m.rps/base, us(m.serverCPU), us(m.clientCPU))
 	}
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 type proc struct {
 	cmd *exec.Cmd
@@ -201,7 +216,8 @@ func setup(base string, nconns, nusers int) (string, []string, error) {
 	key := app["apiKey"].(string)
 	var tokens []string
 	for u := range nusers {
-		s, err := post("/api/v5/sessions", key, map[string]string{"X-API-Key": key}, map[string]any{"userId": fmt.Sprint("user-", u), "deviceId": fmt.Sprint("device-", u)})
+		s, err := post("/api/v5/sessions", key, map[string]string{"X-API-Key": key}, map[string]any{"userId": fmt.Sprint("user-", u), "deviceId": fmt.Sprint("device-", u),
+			"deviceInfo": map[string]string{"kind": "web", "sdkVersion": "v6.35.3-cjs"}})
 		if err != nil {
 			return "", nil, err
 		}
@@ -215,6 +231,7 @@ func setup(base string, nconns, nusers int) (string, []string, error) {
 type scenario struct {
 	name    string
 	host    string
+	pid     int // the server process, for its CPU time
 	request func(conn, i int) []byte
 }
 
@@ -222,19 +239,43 @@ type result struct {
 	rps    float64
 	p99    time.Duration
 	errors int
+	// CPU time per request of the server process and of this load
+	// generator, over the measured window.
+	serverCPU, clientCPU time.Duration
+}
+
+// cpuTime returns the user+system CPU time of a process (Linux /proc).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesized command name; utime and stime are the
+	// 14th and 15th fields, in clock ticks (100 per second on Linux).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 func median(rs []result) result {
 	rps := make([]float64, len(rs))
-	p99 := make([]time.Duration, len(rs))
+	p99, scpu, ccpu := make([]time.Duration, len(rs)), make([]time.Duration, len(rs)), make([]time.Duration, len(rs))
 	errs := 0
 	for i, r := range rs {
-		rps[i], p99[i] = r.rps, r.p99
+		rps[i], p99[i], scpu[i], ccpu[i] = r.rps, r.p99, r.serverCPU, r.clientCPU
 		errs += r.errors
 	}
 	slices.Sort(rps)
-	slices.Sort(p99)
-	return result{rps: rps[len(rps)/2], p99: p99[len(p99)/2], errors: errs}
+	for _, d := range [][]time.Duration{p99, scpu, ccpu} {
+		slices.Sort(d)
+	}
+	mid := len(rs) / 2
+	return result{rps: rps[mid], p99: p99[mid], errors: errs, serverCPU: scpu[mid], clientCPU: ccpu[mid]}
 }
 
 // run drives the scenario: warmup, then a measured window; each connection
@@ -244,6 +285,8 @@ func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, erro
 	defer cancel()
 	start := time.Now()
 	measureFrom, measureTo := start.Add(warmup), start.Add(warmup+duration)
+	var srv0, cli0 time.Duration
+	cpuMark := time.AfterFunc(warmup, func() { srv0, cli0 = cpuTime(sc.pid), cpuTime(os.Getpid()) })
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -299,6 +342,8 @@ func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, erro
 		}()
 	}
 	wg.Wait()
+	cpuMark.Stop()
+	srv1, cli1 := cpuTime(sc.pid), cpuTime(os.Getpid())
 	if connErr != nil {
 		return result{}, connErr
 	}
@@ -306,7 +351,8 @@ func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, erro
 		return result{}, errors.New("no requests completed")
 	}
 	slices.Sort(lat)
-	return result{rps: float64(count) / duration.Seconds(), p99: lat[len(lat)*99/100], errors: errs}, nil
+	return result{rps: float64(count) / duration.Seconds(), p99: lat[len(lat)*99/100], errors: errs,
+		serverCPU: (srv1 - srv0) / time.Duration(count), clientCPU: (cli1 - cli0) / time.Duration(count)}, nil
 }
 
 // readResponse reads one HTTP/1.1 response with a Content-Length body and
