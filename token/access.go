@@ -183,7 +183,7 @@ func (c *Cache) add(raw string, claims *AccessClaims) {
 	if len(c.entries) >= c.max {
 		// Drop about a quarter; map order is random, which is good enough
 		// for a cache whose misses cost one signature check.
-		n := len(c.entries) / 4
+		n := max(1, len(c.entries)/4)
 		for k := range c.entries {
 			if n == 0 {
 				break

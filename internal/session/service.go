@@ -287,7 +287,7 @@ func (b *bounded[V]) get(k string) V { return b.m[k] }
 
 func (b *bounded[V]) put(k string, v V) {
 	if _, ok := b.m[k]; !ok && len(b.m) >= b.max {
-		n := len(b.m) / 4
+		n := max(1, len(b.m)/4)
 		for k := range b.m {
 			if n == 0 {
 				break

@@ -1,0 +1,36 @@
+package gatehouse_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestPublicPackageDeps keeps the public packages free of server code and
+// heavy dependencies, so they can be split into an SDK module cheaply.
+func TestPublicPackageDeps(t *testing.T) {
+	forbidden := map[string]string{
+		"database/sql": "storage belongs to internal/store",
+		"/internal/":   "public packages carry no server code",
+		"modernc.org":  "the SQLite driver is a server dependency",
+		"pgx":          "the PostgreSQL driver is a server dependency",
+		"mochi-mqtt":   "the broker is a server dependency",
+	}
+	onlyStd := map[string]bool{"github.com/gatehouse-auth/gatehouse": true}
+	for _, pkg := range []string{"github.com/gatehouse-auth/gatehouse", "github.com/gatehouse-auth/gatehouse/wire", "github.com/gatehouse-auth/gatehouse/token"} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for bad, why := range forbidden {
+				if strings.Contains(dep, bad) {
+					t.Errorf("%s imports %s: %s", pkg, dep, why)
+				}
+			}
+			if onlyStd[pkg] && dep != pkg {
+				t.Errorf("%s must import only the standard library, imports %s", pkg, dep)
+			}
+		}
+	}
+}
