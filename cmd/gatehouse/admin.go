@@ -96,12 +96,12 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := cliFlags{server: getenv("GATEHOUSE_SERVER"), token: getenv("GATEHOUSE_ADMIN_TOKEN")}
+func newAdminFlagSet(f *cliFlags, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
+	f.server, f.token = getenv("GATEHOUSE_SERVER"), getenv("GATEHOUSE_ADMIN_TOKEN")
 	if f.server == "" {
 		f.server = "http://127.0.0.1:8080"
 	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.server, "server", f.server, "Gatehouse server `URL`")
 	fs.StringVar(&f.token, "admin-token", f.token, "admin `TOKEN`")
@@ -110,6 +110,12 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&f.authTTL, "auth-token-ttl", "", "auth token lifetime, e.g. 10m")
 	fs.StringVar(&f.name, "name", "", "name")
 	fs.StringVar(&f.serverKey, "server-key", getenv("GATEHOUSE_SERVER_KEY"), "server `KEY` (auth-token)")
+	return fs
+}
+
+func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var f cliFlags
+	fs := newAdminFlagSet(&f, getenv, stderr)
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
