@@ -17,7 +17,9 @@ func TestPublicPackageDeps(t *testing.T) {
 		"mochi-mqtt":   "the broker is a server dependency",
 	}
 	onlyStd := map[string]bool{"github.com/gatehouse-auth/gatehouse": true}
-	for _, pkg := range []string{"github.com/gatehouse-auth/gatehouse", "github.com/gatehouse-auth/gatehouse/wire", "github.com/gatehouse-auth/gatehouse/token"} {
+	// The SDK may use the root and wire, nothing else outside the standard library.
+	sdkAllowed := map[string]bool{"github.com/gatehouse-auth/gatehouse": true, "github.com/gatehouse-auth/gatehouse/wire": true, "github.com/gatehouse-auth/gatehouse/client": true}
+	for _, pkg := range []string{"github.com/gatehouse-auth/gatehouse", "github.com/gatehouse-auth/gatehouse/wire", "github.com/gatehouse-auth/gatehouse/token", "github.com/gatehouse-auth/gatehouse/client"} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
 		if err != nil {
 			t.Fatal(err)
@@ -30,6 +32,9 @@ func TestPublicPackageDeps(t *testing.T) {
 			}
 			if onlyStd[pkg] && dep != pkg {
 				t.Errorf("%s must import only the standard library, imports %s", pkg, dep)
+			}
+			if strings.HasSuffix(pkg, "/client") && !sdkAllowed[dep] {
+				t.Errorf("the client SDK imports %s: it may use only the standard library, the root and wire", dep)
 			}
 		}
 	}
