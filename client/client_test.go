@@ -644,3 +644,17 @@ func TestRegions(t *testing.T) {
 		t.Error("missing API key accepted")
 	}
 }
+
+func TestBanAnswerTerminates(t *testing.T) {
+	s := newServer(t)
+	c := s.newClient()
+	c.Login(t.Context(), client.LoginParams{UserID: "lou"}, nil)
+	rec := observe(c)
+	s.svc.Ban(t.Context(), s.app.ID, "lou")
+	if err := c.Validate(t.Context()); gatehouse.ErrorCode(err) != gatehouse.Banned {
+		t.Fatalf("validate after ban: %v", err)
+	}
+	if evs := rec.want(t, gatehouse.Terminated); evs[0].Reason != gatehouse.ReasonGlobalBan {
+		t.Fatalf("reason %q", evs[0].Reason)
+	}
+}

@@ -143,9 +143,18 @@ func (c *Client) usableToken(ctx context.Context) (string, error) {
 }
 
 // checkTerminated ends the session when the server refused its token with
-// 400100, unless the token has been replaced meanwhile.
+// 400100 (reason unauthorized) or reported the user globally banned with
+// 400312 (reason globalBan), unless the token has been replaced meanwhile.
+// The social.plus SDKs learn of bans only from the realtime event; a ban
+// answer to a call is just as certain, so this SDK acts on it too.
 func (c *Client) checkTerminated(tok string, err error) {
-	if gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
+	var reason gatehouse.TerminationReason
+	switch gatehouse.ErrorCode(err) {
+	case gatehouse.Unauthenticated:
+		reason = gatehouse.ReasonUnauthorized
+	case gatehouse.Banned:
+		reason = gatehouse.ReasonGlobalBan
+	default:
 		return
 	}
 	c.mu.Lock()
@@ -153,7 +162,7 @@ func (c *Client) checkTerminated(tok string, err error) {
 	if c.sess == nil || c.sess.accessToken != tok || c.state != gatehouse.Established {
 		return
 	}
-	c.terminateLocked(gatehouse.ReasonUnauthorized)
+	c.terminateLocked(reason)
 }
 
 func (c *Client) terminateLocked(reason gatehouse.TerminationReason) {
