@@ -487,3 +487,24 @@ func TestValidateBodyMatchesWire(t *testing.T) {
 		}
 	}
 }
+
+// TestTokensStayInTheirApp: a token of app A never reaches app B's users,
+// and an admin call naming app B does not accept app A's API key as its app.
+func TestTokensStayInTheirApp(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.newApp(), e.newApp()
+	tokA := e.login(a, "alice", "d1").AccessToken
+	e.login(b, "zed", "d2")
+	e.do("GET", "/api/v3/users/zed", nil, "Authorization", "Bearer "+tokA).wantError(t, 404, 400400)
+	// Same public id in both apps: two different users.
+	e.login(b, "alice", "d3")
+	r := e.do("GET", "/api/v3/users/alice", nil, "Authorization", "Bearer "+tokA)
+	var us wire.Users
+	r.json(t, &us)
+	if r.status != 200 || !strings.HasPrefix(us.Users[0].Path, a.ID+"/") {
+		t.Fatalf("app A's token read %s", r.body)
+	}
+	// Banning alice in app B leaves app A's alice alone.
+	e.admin("POST", "/apps/"+b.ID+"/users/alice/ban", nil)
+	e.wantValid(tokA)
+}
