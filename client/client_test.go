@@ -110,20 +110,34 @@ func (s *server) authToken(userID string) string {
 
 // recorder collects the state changes an observer sees.
 type recorder struct {
-	mu  sync.Mutex
-	evs []client.StateChange
-	ch  chan client.StateChange
+	mu      sync.Mutex
+	evs     []client.StateChange
+	illegal []client.StateChange
+	ch      chan client.StateChange
 }
 
+// observe records every change and flags any the state machine forbids.
 func observe(c *client.Client) *recorder {
 	r := &recorder{ch: make(chan client.StateChange, 100)}
 	c.Observe(func(ev client.StateChange) {
 		r.mu.Lock()
 		r.evs = append(r.evs, ev)
+		if !gatehouse.CanTransition(ev.From, ev.To) {
+			r.illegal = append(r.illegal, ev)
+		}
 		r.mu.Unlock()
 		r.ch <- ev
 	})
 	return r
+}
+
+func (r *recorder) legal(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.illegal) > 0 {
+		t.Fatalf("illegal transitions observed: %+v", r.illegal)
+	}
 }
 
 // want waits for the next changes (delivery is asynchronous) and checks
@@ -142,6 +156,7 @@ func (r *recorder) want(t *testing.T, states ...gatehouse.SessionState) []client
 			t.Fatalf("state changes %v, still waiting for %v", got, states)
 		}
 	}
+	r.legal(t)
 	return got
 }
 
@@ -656,5 +671,71 @@ func TestBanAnswerTerminates(t *testing.T) {
 	}
 	if evs := rec.want(t, gatehouse.Terminated); evs[0].Reason != gatehouse.ReasonGlobalBan {
 		t.Fatalf("reason %q", evs[0].Reason)
+	}
+}
+
+// TestStateEventTable drives the client from each reachable resting state
+// through each operation and checks where it ends; every change observed on
+// the way must be a legal transition.
+func TestStateEventTable(t *testing.T) {
+	decline := client.SessionHandlerFunc(func(r *client.Renewal) { r.UnableToRetrieveAuthToken() })
+	starts := map[gatehouse.SessionState]func(t *testing.T, s *server, c *client.Client){
+		gatehouse.NotLoggedIn: func(*testing.T, *server, *client.Client) {},
+		gatehouse.Established: func(t *testing.T, s *server, c *client.Client) {
+			if err := c.Login(t.Context(), client.LoginParams{UserID: "u"}, decline); err != nil {
+				t.Fatal(err)
+			}
+		},
+		gatehouse.TokenExpired: func(t *testing.T, s *server, c *client.Client) {
+			c.Login(t.Context(), client.LoginParams{UserID: "u"}, decline)
+			s.clock.Advance(31 * 24 * time.Hour)
+			c.CheckExpiry(t.Context())
+		},
+		gatehouse.Terminated: func(t *testing.T, s *server, c *client.Client) {
+			c.Login(t.Context(), client.LoginParams{UserID: "u"}, decline)
+			s.svc.RevokeAll(t.Context(), s.app.ID, "u")
+			c.Validate(t.Context())
+		},
+	}
+	ops := map[string]func(t *testing.T, c *client.Client){
+		"Login":        func(t *testing.T, c *client.Client) { c.Login(t.Context(), client.LoginParams{UserID: "u"}, decline) },
+		"Logout":       func(t *testing.T, c *client.Client) { c.Logout(t.Context()) },
+		"SecureLogout": func(t *testing.T, c *client.Client) { c.SecureLogout(t.Context()) },
+		"Validate":     func(t *testing.T, c *client.Client) { c.Validate(t.Context()) },
+		"CheckExpiry":  func(t *testing.T, c *client.Client) { c.CheckExpiry(t.Context()) },
+	}
+	const (
+		nl = gatehouse.NotLoggedIn
+		ed = gatehouse.Established
+		te = gatehouse.TokenExpired
+		tm = gatehouse.Terminated
+	)
+	want := map[gatehouse.SessionState]map[string]gatehouse.SessionState{
+		nl: {"Login": ed, "Logout": nl, "SecureLogout": nl, "Validate": nl, "CheckExpiry": nl},
+		ed: {"Login": ed, "Logout": nl, "SecureLogout": nl, "Validate": ed, "CheckExpiry": ed},
+		// An expired token: the server refuses the secure logout, the local
+		// logout drops the data but the machine only leaves tokenExpired
+		// through establishing.
+		te: {"Login": ed, "Logout": te, "SecureLogout": te, "Validate": te, "CheckExpiry": te},
+		tm: {"Login": ed, "Logout": tm, "SecureLogout": tm, "Validate": tm, "CheckExpiry": tm},
+	}
+	for from, reach := range starts {
+		for name, op := range ops {
+			t.Run(string(from)+"/"+name, func(t *testing.T) {
+				s := newServer(t)
+				c := s.newClient()
+				rec := observe(c)
+				reach(t, s, c)
+				if c.State() != from {
+					t.Fatalf("setup reached %s, want %s", c.State(), from)
+				}
+				op(t, c)
+				if got := c.State(); got != want[from][name] {
+					t.Fatalf("%s from %s ended in %s, want %s", name, from, got, want[from][name])
+				}
+				c.Close()
+				rec.legal(t)
+			})
+		}
 	}
 }
