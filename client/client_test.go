@@ -66,7 +66,7 @@ func newServer(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, svc: svc, clock: clk, app: app, apiKey: key.Reveal()}
-	h := httpapi.NewHandler(log, svc)
+	h := httpapi.NewHandler(log, svc, nil)
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.reqs.Add(1)
 		h.ServeHTTP(w, r)

@@ -31,7 +31,7 @@ func exampleServer() (url, apiKey string, stop func()) {
 		panic(err)
 	}
 	_, key, _ := svc.CreateApp(context.Background(), "example")
-	srv := httptest.NewServer(httpapi.NewHandler(log, svc))
+	srv := httptest.NewServer(httpapi.NewHandler(log, svc, nil))
 	return srv.URL, key.Reveal(), func() { srv.Close(); db.Close(); os.RemoveAll(dir) }
 }
 

@@ -18,6 +18,8 @@ type serveConfig struct {
 	LogFormat  string
 	LogLevel   string
 	PprofAddr  string
+	// AllowedOrigins for the /mqtt WebSocket; "*" allows any.
+	AllowedOrigins []string
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -33,6 +35,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	env(&c.LogFormat, "GATEHOUSE_LOG_FORMAT")
 	env(&c.LogLevel, "GATEHOUSE_LOG_LEVEL")
 	env(&c.PprofAddr, "GATEHOUSE_PPROF_ADDR")
+	origins := "*"
+	env(&origins, "GATEHOUSE_ALLOWED_ORIGINS")
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,8 +46,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
+	fs.StringVar(&origins, "allowed-origins", origins, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
@@ -42,6 +43,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.Load(ctx); err != nil {
 		return err
 	}
+	broker, err := realtime.New(log.With("component", "realtime"), realtime.Config{AllowedOrigins: cfg.AllowedOrigins},
+		func(tok string) (realtime.Identity, error) {
+			p, err := svc.Authenticate(tok)
+			return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
+		})
+	if err != nil {
+		return err
+	}
+	svc.SetPublisher(broker)
 	if err := setupAdminToken(ctx, svc, cfg, stdout); err != nil {
 		return err
 	}
@@ -51,7 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	srv := httpapi.Harden(&http.Server{
-		Handler:  httpapi.NewHandler(log.With("component", "http"), svc),
+		Handler:  httpapi.NewHandler(log.With("component", "http"), svc, broker.Handler()),
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
 	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)
@@ -82,6 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	})
 	g.Go(func() error { return svc.Run(gctx) })
+	g.Go(func() error { return broker.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		// A fresh deadline: the parent context is already cancelled.

@@ -304,3 +304,36 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session": newSessionJSON(s, h.sessions.Now())})
 }
+
+// socialBan serves POST /api/v2/users/ban and /unban, the social.plus admin
+// form: body {"userId"}, admin token as Bearer or x-admin-token, the app
+// picked as for the other social.plus admin calls.
+func (h *handler) socialBan(ban bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !h.isAdmin(r) {
+			h.writeError(w, r, errAdminRequired)
+			return
+		}
+		var req struct {
+			UserID string `json:"userId"`
+		}
+		if !decode(w, r, &req, false) {
+			return
+		}
+		appID, err := h.adminApp(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if ban {
+			_, err = h.sessions.Ban(r.Context(), appID, req.UserID)
+		} else {
+			_, err = h.sessions.Unban(r.Context(), appID, req.UserID)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, wire.Success{Success: true})
+	}
+}

@@ -87,7 +87,7 @@ func (e *env) start() {
 		e.t.Fatal(err)
 	}
 	e.db, e.svc = db, svc
-	e.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc))
+	e.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc, nil))
 	httpapi.Harden(e.srv.Config)
 	e.srv.Start()
 }

@@ -15,8 +15,9 @@ type handler struct {
 	sessions *session.Service
 }
 
-// NewHandler returns the HTTP handler of the whole server.
-func NewHandler(log *slog.Logger, sessions *session.Service) http.Handler {
+// NewHandler returns the HTTP handler of the whole server. realtime, when
+// not nil, serves the MQTT-over-WebSocket endpoint at /mqtt.
+func NewHandler(log *slog.Logger, sessions *session.Service, realtime http.Handler) http.Handler {
 	h := &handler{log: log, sessions: sessions}
 	mux := http.NewServeMux()
 
@@ -29,6 +30,13 @@ func NewHandler(log *slog.Logger, sessions *session.Service) http.Handler {
 	mux.HandleFunc("DELETE /api/v4/sessions/users/{userId}", h.revokeUserTokens)
 	mux.HandleFunc("GET /api/v3/users/{userId}", h.getUser)
 	mux.HandleFunc("GET /api/v3/network-settings/chat", h.chatSettings)
+	if realtime != nil {
+		mux.Handle("GET /mqtt", realtime)
+	}
+
+	// social.plus admin API for global bans (wire spec §15).
+	mux.HandleFunc("POST /api/v2/users/ban", h.socialBan(true))
+	mux.HandleFunc("POST /api/v2/users/unban", h.socialBan(false))
 
 	// Server-to-server: secure-mode auth tokens (wire spec §7). Both
 	// versions accept both the GET (query) and the POST (JSON body) form.

@@ -73,6 +73,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		return storeErr(err, "session")
 	}
 	s.markRevoked(sess)
+	s.pub.SessionsRevoked(c.Audience, []string{sess.ID})
 	s.log.Info("session revoked by secure logout", "app_id", c.Audience, "session_id", c.SessionID)
 	return nil
 }

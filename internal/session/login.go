@@ -117,6 +117,7 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 	s.userSnaps.put(u.ID, &u)
 	s.mu.Unlock()
 	if res.Replaced != nil {
+		s.pub.SessionsRevoked(a.ID, []string{res.Replaced.ID})
 		s.log.Info("session replaced by another user's login on the device", "app_id", a.ID, "session_id", res.Replaced.ID)
 	}
 	return s.issue(a, &res.User, res.Session, req, iat, exp)

@@ -26,13 +26,34 @@ type Config struct {
 	Now func() time.Time
 	// TokenCache bounds the verified-token cache (default 100 000).
 	TokenCache int
+	// Publisher pushes session events to live connections; none when nil.
+	Publisher Publisher
 }
+
+// Publisher pushes session events to clients' live connections (the
+// realtime broker). It is called after the change is committed; it must
+// not block for long.
+type Publisher interface {
+	// UserBanned tells the user's connections and closes them.
+	UserBanned(u gatehouse.User)
+	// UserDeleted tells the network and closes the user's connections.
+	UserDeleted(u gatehouse.User)
+	// SessionsRevoked closes the connections of those sessions.
+	SessionsRevoked(appID string, sessionIDs []string)
+}
+
+type nopPublisher struct{}
+
+func (nopPublisher) UserBanned(gatehouse.User)        {}
+func (nopPublisher) UserDeleted(gatehouse.User)       {}
+func (nopPublisher) SessionsRevoked(string, []string) {}
 
 // Service is the session service. Create it with New and call Load before
 // use.
 type Service struct {
 	store  store.Store
 	log    *slog.Logger
+	pub    Publisher
 	now    func() time.Time
 	issuer string
 
@@ -72,6 +93,10 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.pub = cfg.Publisher
+	if s.pub == nil {
+		s.pub = nopPublisher{}
 	}
 	if s.issuer == "" {
 		s.issuer = "gatehouse"
@@ -297,4 +322,16 @@ func (b *bounded[V]) put(k string, v V) {
 		}
 	}
 	b.m[k] = v
+}
+
+// SetPublisher sets the publisher after construction (the broker needs the
+// service to authenticate, and the service the broker to publish).
+func (s *Service) SetPublisher(p Publisher) { s.pub = p }
+
+func sessionIDs(list []gatehouse.Session) []string {
+	ids := make([]string, len(list))
+	for i, x := range list {
+		ids[i] = x.ID
+	}
+	return ids
 }

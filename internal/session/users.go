@@ -35,6 +35,7 @@ func (s *Service) Ban(ctx context.Context, appID, userID string) (gatehouse.User
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, revoked)
+	s.pub.UserBanned(u)
 	s.log.Info("user banned", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
 }
@@ -74,6 +75,7 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, revoked)
+	s.pub.UserDeleted(u)
 	s.log.Info("user deleted", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
 }
@@ -112,6 +114,7 @@ func (s *Service) RevokeSession(ctx context.Context, appID, sessionID string) (g
 		return sess, storeErr(err, "Session")
 	}
 	s.markRevoked(sess)
+	s.pub.SessionsRevoked(appID, []string{sess.ID})
 	s.log.Info("session revoked by admin", "app_id", appID, "session_id", sessionID)
 	return sess, nil
 }
@@ -127,6 +130,7 @@ func (s *Service) RevokeAll(ctx context.Context, appID, userID string) ([]gateho
 		return nil, storeErr(err, "session")
 	}
 	s.markRevoked(list...)
+	s.pub.SessionsRevoked(appID, sessionIDs(list))
 	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(list))
 	return list, nil
 }

@@ -1,0 +1,157 @@
+// Package realtime is Gatehouse's MQTT 3.1.1 broker over WebSocket, served
+// at /mqtt on the server's own HTTP port, as the social.plus SDKs expect
+// (wire spec §13). It embeds mochi-mqtt.
+//
+// Clients connect with their internal user id as username and an access
+// token as password, may subscribe only to their own topics, and may
+// publish nothing. The server publishes user.didGlobalBan on a banned
+// user's topic and user.deleted on the network topic, then closes the
+// user's connections; revoking a session closes the connections that
+// authenticated with it.
+package realtime
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Identity is who an access token belongs to.
+type Identity struct {
+	AppID     string // the network id
+	UserID    string // internal id: the MQTT username
+	SessionID string
+}
+
+// AuthFunc verifies an access token, with the same rules as the HTTP API
+// (revocations, bans and deletions included).
+type AuthFunc func(token string) (Identity, error)
+
+// Config configures the broker.
+type Config struct {
+	// AllowedOrigins lists the browser origins allowed to open the
+	// WebSocket; "*" allows any. Requests without an Origin header
+	// (non-browser clients) are always allowed: the MQTT password, not a
+	// cookie, authenticates them.
+	AllowedOrigins []string
+}
+
+// Broker is the embedded MQTT broker.
+type Broker struct {
+	log     *slog.Logger
+	srv     *mqtt.Server
+	hook    *hook
+	ln      *wsListener
+	origins map[string]bool
+	anyOrig bool
+
+	mu    sync.Mutex
+	stats []time.Duration // ban: commit to event written, for Stats
+}
+
+// New returns a broker. Call Run to start it and mount Handler at /mqtt.
+func New(log *slog.Logger, cfg Config, auth AuthFunc) (*Broker, error) {
+	b := &Broker{log: log, origins: map[string]bool{}}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			b.anyOrig = true
+		}
+		b.origins[strings.TrimRight(o, "/")] = true
+	}
+	b.srv = mqtt.New(&mqtt.Options{
+		InlineClient: true,
+		Logger:       log.With("component", "mqtt"),
+	})
+	b.hook = &hook{auth: auth, log: log, clients: map[*mqtt.Client]Identity{}}
+	if err := b.srv.AddHook(b.hook, nil); err != nil {
+		return nil, err
+	}
+	b.ln = &wsListener{id: "ws", done: make(chan struct{})}
+	if err := b.srv.AddListener(b.ln); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Run serves until ctx ends, then disconnects every client.
+func (b *Broker) Run(ctx context.Context) error {
+	if err := b.srv.Serve(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return b.srv.Close()
+}
+
+var upgrader = websocket.Upgrader{
+	Subprotocols:    []string{"mqtt"},
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// The Origin is checked by Handler against the allowlist.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// Handler upgrades GET /mqtt to a WebSocket and hands it to the broker.
+func (b *Broker) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && !b.anyOrig && !b.origins[strings.TrimRight(o, "/")] {
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
+		establish := b.ln.establishFn()
+		if establish == nil {
+			http.Error(w, "realtime is not running", http.StatusServiceUnavailable)
+			return
+		}
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return // the upgrader has answered
+		}
+		defer c.Close()
+		// The HTTP server's read and write deadlines outlive the hijack;
+		// the broker manages keepalive deadlines itself.
+		c.UnderlyingConn().SetDeadline(time.Time{})
+		c.SetReadLimit(256 << 10)
+		if err := establish(b.ln.id, &wsConn{Conn: c.UnderlyingConn(), c: c}); err != nil && !errors.Is(err, net.ErrClosed) {
+			b.log.Debug("mqtt connection ended", "err", err)
+		}
+	})
+}
+
+// Topics returns the topics a user may subscribe to: exactly those the
+// social.plus SDKs subscribe to for their own user (wire spec §13.2).
+func Topics(networkID, userID string) []string {
+	return []string{
+		networkID,
+		networkID + "/smartfeed/" + userID + "/channels",
+		networkID + "/smartfeed/" + userID + "/messagefeeds",
+		networkID + "/smartfeed/" + userID + "/messages",
+		networkID + "/user/" + userID,
+		networkID + "/marker/user/" + userID,
+		networkID + "/videostreaming",
+	}
+}
+
+// Stats reports the time from a committed ban to its event written to the
+// banned user's connections, over the bans since start.
+func (b *Broker) Stats() (n int, p50, p99 time.Duration) {
+	b.mu.Lock()
+	d := append([]time.Duration(nil), b.stats...)
+	b.mu.Unlock()
+	if len(d) == 0 {
+		return 0, 0, 0
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return len(d), d[len(d)/2], d[len(d)*99/100]
+}
+
+var _ = packets.Publish
