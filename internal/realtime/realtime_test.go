@@ -1,0 +1,311 @@
+package realtime_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/realtime"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/wire"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	t      testing.TB
+	svc    *session.Service
+	broker *realtime.Broker
+	url    string
+	appID  string
+	key    string
+	clock  *clock
+}
+
+func newEnv(t testing.TB, origins ...string) *env {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clk := &clock{t: time.Now().UTC()}
+	svc := session.New(db, log, session.Config{Now: clk.Now})
+	if err := svc.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(origins) == 0 {
+		origins = []string{"*"}
+	}
+	b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins}, func(tok string) (realtime.Identity, error) {
+		p, err := svc.Authenticate(tok)
+		return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetPublisher(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.Run(ctx); close(done) }()
+	srv := httptest.NewServer(httpapi.NewHandler(log, svc, b.Handler()))
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	a, key, err := svc.CreateApp(context.Background(), "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, svc: svc, broker: b, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/mqtt", appID: a.ID, key: key.Reveal(), clock: clk}
+}
+
+type user struct {
+	id, internal, token, path string
+}
+
+func (e *env) login(userID, device string) user {
+	e.t.Helper()
+	r, err := e.svc.Login(context.Background(), secretOf(e.key), &wire.LoginRequest{UserID: userID, DeviceID: device})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return user{id: userID, internal: r.User.ID, token: r.AccessToken.Reveal(), path: wire.UserPath(e.appID, r.User.ID)}
+}
+
+// connect opens a real MQTT-over-WebSocket connection as the SDKs do.
+func (e *env) connect(username, password string) (paho.Client, error) {
+	opts := paho.NewClientOptions().AddBroker(e.url).SetUsername(username).SetPassword(password).
+		SetClientID(fmt.Sprintf("mqttjs_ascWebSdk#%d_%s_0", time.Now().UnixNano(), username)).
+		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectRetry(false).SetCleanSession(false).
+		SetWill("WillMsg", "Connection Closed abnormally..!", 0, false).SetConnectTimeout(5 * time.Second)
+	c := paho.NewClient(opts)
+	tok := c.Connect()
+	if !tok.WaitTimeout(5 * time.Second) {
+		return nil, fmt.Errorf("connect timed out")
+	}
+	return c, tok.Error()
+}
+
+func (e *env) mustConnect(u user) paho.Client {
+	e.t.Helper()
+	c, err := e.connect(u.internal, u.token)
+	if err != nil {
+		e.t.Fatalf("connect %s: %v", u.id, err)
+	}
+	e.t.Cleanup(func() { c.Disconnect(0) })
+	return c
+}
+
+// granted subscribes and returns the SUBACK code (128 = refused).
+func granted(t testing.TB, c paho.Client, topic string) byte {
+	t.Helper()
+	tok := c.Subscribe(topic, 0, nil)
+	if !tok.WaitTimeout(5 * time.Second) {
+		t.Fatalf("subscribe %s timed out", topic)
+	}
+	return tok.(*paho.SubscribeToken).Result()[topic]
+}
+
+func TestConnectAuthentication(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.login("alice", "d1"), e.login("bob", "d2")
+	cases := map[string][2]string{
+		"wrong password":            {alice.internal, "nope"},
+		"bob's token as alice":      {alice.internal, bob.token},
+		"public userId as username": {"alice", alice.token},
+		"empty":                     {"", ""},
+		"API key as password":       {alice.internal, e.key},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if cl, err := e.connect(c[0], c[1]); err == nil {
+				cl.Disconnect(0)
+				t.Fatal("connection accepted")
+			}
+		})
+	}
+	// The SDK's long client id with '#' and its last will are accepted.
+	e.mustConnect(alice)
+}
+
+func TestACL(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.login("alice", "d1"), e.login("bob", "d2")
+	c := e.mustConnect(alice)
+	for _, topic := range realtime.Topics(e.appID, alice.internal) {
+		if g := granted(t, c, topic); g != 0 {
+			t.Errorf("own topic %s refused (%d)", topic, g)
+		}
+	}
+	for _, topic := range []string{
+		bob.path,
+		e.appID + "/smartfeed/" + bob.internal + "/messages",
+		e.appID + "/marker/user/" + bob.internal,
+		"#", "+", e.appID + "/#", e.appID + "/user/+", e.appID + "/+/" + alice.internal,
+		"$SYS/#", "other-network",
+	} {
+		if g := granted(t, c, topic); g != 0x80 {
+			t.Errorf("subscription to %s granted (%d)", topic, g)
+		}
+	}
+	// Publishing is refused: a message alice publishes on her own topic never
+	// reaches her other connection subscribed to it.
+	watcher := e.mustConnect(e.login("alice", "d3"))
+	got := make(chan string, 1)
+	watcher.Subscribe(alice.path, 0, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) })
+	if tok := c.Publish(alice.path, 0, false, `{"eventType":"user.didGlobalBan","data":{}}`); !tok.WaitTimeout(5 * time.Second) {
+		t.Fatal("publish timed out")
+	}
+	// Round trip on the watcher connection to be sure the broker handled
+	// the publish before checking.
+	granted(t, watcher, e.appID)
+	select {
+	case m := <-got:
+		t.Fatalf("a client's publish was delivered: %s", m)
+	default:
+	}
+}
+
+// waitClosed waits until the client notices its connection is gone.
+func waitClosed(t testing.TB, c paho.Client) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.IsConnectionOpen() {
+		if time.Now().After(deadline) {
+			t.Fatal("connection still open")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestBanEventAndKick(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.login("alice", "d1"), e.login("bob", "d2")
+	a, b := e.mustConnect(alice), e.mustConnect(bob)
+	events := make(chan string, 4)
+	a.Subscribe(alice.path, 0, func(_ paho.Client, m paho.Message) { events <- m.Topic() + " " + string(m.Payload()) })
+	bobGot := make(chan string, 4)
+	b.Subscribe(bob.path, 0, func(_ paho.Client, m paho.Message) { bobGot <- string(m.Payload()) })
+	granted(t, a, e.appID)
+	granted(t, b, e.appID)
+
+	if _, err := e.svc.Ban(context.Background(), e.appID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if !strings.HasPrefix(ev, alice.path+" ") || !strings.Contains(ev, `"eventType":"user.didGlobalBan"`) ||
+			!strings.Contains(ev, `"isGlobalBan":true`) || !strings.Contains(ev, `"isGlobalBanned":true`) || !strings.Contains(ev, `"files":[]`) {
+			t.Fatalf("event %s", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ban event")
+	}
+	waitClosed(t, a)
+	if _, err := e.connect(alice.internal, alice.token); err == nil {
+		t.Fatal("banned user reconnected")
+	}
+	if !b.IsConnectionOpen() {
+		t.Fatal("bob was disconnected by alice's ban")
+	}
+	select {
+	case m := <-bobGot:
+		t.Fatalf("bob received %s", m)
+	default:
+	}
+	if n, p50, _ := e.broker.Stats(); n != 1 || p50 <= 0 {
+		t.Fatalf("ban stats %d %v", n, p50)
+	}
+}
+
+func TestDeleteEventOnNetworkTopic(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.login("alice", "d1"), e.login("bob", "d2")
+	a, b := e.mustConnect(alice), e.mustConnect(bob)
+	aliceGot, bobGot := make(chan string, 4), make(chan string, 4)
+	a.Subscribe(e.appID, 0, func(_ paho.Client, m paho.Message) { aliceGot <- string(m.Payload()) })
+	b.Subscribe(e.appID, 0, func(_ paho.Client, m paho.Message) { bobGot <- string(m.Payload()) })
+	granted(t, a, alice.path)
+	granted(t, b, bob.path)
+	if _, err := e.svc.Delete(context.Background(), e.appID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]chan string{"alice": aliceGot, "bob": bobGot} {
+		select {
+		case m := <-ch:
+			if !strings.Contains(m, `"eventType":"user.deleted"`) || !strings.Contains(m, `"userId":"alice"`) || !strings.Contains(m, `"files":[]`) {
+				t.Fatalf("%s got %s", name, m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s got no user.deleted", name)
+		}
+	}
+	waitClosed(t, a)
+	if !b.IsConnectionOpen() {
+		t.Fatal("bob was disconnected")
+	}
+}
+
+func TestRevocationClosesOnlyThatSession(t *testing.T) {
+	e := newEnv(t)
+	phone, laptop := e.login("alice", "phone"), e.login("alice", "laptop")
+	p, l := e.mustConnect(phone), e.mustConnect(laptop)
+	if err := e.svc.Logout(context.Background(), phone.token); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, p)
+	granted(t, l, e.appID) // still served
+	if _, err := e.connect(phone.internal, phone.token); err == nil {
+		t.Fatal("revoked token reconnected")
+	}
+}
+
+func TestExpiryDoesNotKickButBlocksReconnect(t *testing.T) {
+	e := newEnv(t)
+	alice := e.login("alice", "d1")
+	c := e.mustConnect(alice)
+	e.clock.Advance(31 * 24 * time.Hour)
+	if g := granted(t, c, alice.path); g != 0 {
+		t.Fatalf("live connection lost its rights at token expiry (%d)", g)
+	}
+	if _, err := e.connect(alice.internal, alice.token); err == nil {
+		t.Fatal("reconnect with an expired token accepted")
+	}
+}
+
+func TestOriginAllowlist(t *testing.T) {
+	e := newEnv(t, "https://app.example")
+	alice := e.login("alice", "d1")
+	for origin, ok := range map[string]bool{"https://app.example": true, "https://evil.example": false, "null": false} {
+		opts := paho.NewClientOptions().AddBroker(e.url).SetUsername(alice.internal).SetPassword(alice.token).
+			SetClientID("o" + fmt.Sprint(time.Now().UnixNano())).SetProtocolVersion(4).SetAutoReconnect(false).
+			SetHTTPHeaders(map[string][]string{"Origin": {origin}})
+		c := paho.NewClient(opts)
+		tok := c.Connect()
+		tok.WaitTimeout(5 * time.Second)
+		if (tok.Error() == nil) != ok {
+			t.Errorf("origin %s: connect error %v, want allowed=%v", origin, tok.Error(), ok)
+		}
+		c.Disconnect(0)
+	}
+}
