@@ -16,6 +16,8 @@ func TestPublicPackageDeps(t *testing.T) {
 		"pgx":          "the PostgreSQL driver is a server dependency",
 		"mochi-mqtt":   "the broker is a server dependency",
 	}
+	// The MQTT client lives only in client/live.
+	forbidden["paho"] = "the MQTT client belongs to client/live only"
 	onlyStd := map[string]bool{"github.com/gatehouse-auth/gatehouse": true}
 	// The SDK may use the root and wire, nothing else outside the standard library.
 	sdkAllowed := map[string]bool{"github.com/gatehouse-auth/gatehouse": true, "github.com/gatehouse-auth/gatehouse/wire": true, "github.com/gatehouse-auth/gatehouse/client": true}
@@ -35,6 +37,22 @@ func TestPublicPackageDeps(t *testing.T) {
 			}
 			if strings.HasSuffix(pkg, "/client") && !sdkAllowed[dep] {
 				t.Errorf("the client SDK imports %s: it may use only the standard library, the root and wire", dep)
+			}
+		}
+	}
+}
+
+// TestLiveDeps: client/live may add the MQTT client and its WebSocket
+// dependencies, never server code.
+func TestLiveDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "github.com/gatehouse-auth/gatehouse/client/live").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, bad := range []string{"gatehouse-auth/gatehouse/internal/", "modernc.org", "mochi-mqtt", "database/sql"} {
+			if strings.Contains(dep, bad) {
+				t.Errorf("client/live imports %s", dep)
 			}
 		}
 	}

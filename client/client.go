@@ -83,6 +83,10 @@ type Config struct {
 	RetryDelay time.Duration
 	// Logger receives debug logs; nothing is logged when nil.
 	Logger *slog.Logger
+	// Realtime, when set, keeps a live connection while the session is
+	// established (see package client/live), so bans and deletions end the
+	// session at once.
+	Realtime Realtime
 }
 
 // SDKVersion is reported in deviceInfo.sdkVersion.
@@ -107,6 +111,7 @@ type Client struct {
 	closed   bool
 
 	obs     observers
+	rtStop  func()          // stops the live connection, if any
 	ctx     context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	loopWG  sync.WaitGroup
@@ -251,6 +256,14 @@ func (c *Client) setStateLocked(to gatehouse.SessionState, reason gatehouse.Term
 		return err
 	}
 	c.state = to
+	switch to {
+	case gatehouse.Established:
+		if from == gatehouse.Establishing {
+			defer c.startRealtimeLocked() // after c.sess is in place
+		}
+	case gatehouse.NotLoggedIn, gatehouse.Terminated:
+		c.stopRealtimeLocked()
+	}
 	ev := StateChange{From: from, To: to}
 	if to == gatehouse.Terminated {
 		ev.Reason = reason
@@ -269,6 +282,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.stopRealtimeLocked()
 	c.cancel()
 	c.mu.Unlock()
 	c.loopWG.Wait()

@@ -122,6 +122,7 @@ func (c *Client) establishLocked(ctx context.Context, s *session, u *wire.User) 
 
 // clearLocked drops the session and any outstanding renewal.
 func (c *Client) clearLocked() {
+	c.stopRealtimeLocked()
 	c.sess = nil
 	c.gen++
 	c.sessGen++

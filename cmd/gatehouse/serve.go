@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	srv := httpapi.Harden(&http.Server{
-		Handler:  httpapi.NewHandler(log.With("component", "http"), svc, broker.Handler()),
+		Handler:  httpapi.NewHandler(log.With("component", "http"), svc, broker),
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
 	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)

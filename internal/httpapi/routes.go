@@ -6,6 +6,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 )
@@ -13,12 +14,21 @@ import (
 type handler struct {
 	log      *slog.Logger
 	sessions *session.Service
+	realtime Realtime
+}
+
+// Realtime is the MQTT-over-WebSocket endpoint (internal/realtime.Broker).
+type Realtime interface {
+	http.Handler
+	// Stats reports the ban path: how many ban events were delivered and
+	// the p50 and p99 time from the committed ban to the event written.
+	Stats() (n int, p50, p99 time.Duration)
 }
 
 // NewHandler returns the HTTP handler of the whole server. realtime, when
-// not nil, serves the MQTT-over-WebSocket endpoint at /mqtt.
-func NewHandler(log *slog.Logger, sessions *session.Service, realtime http.Handler) http.Handler {
-	h := &handler{log: log, sessions: sessions}
+// not nil, serves /mqtt.
+func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime) http.Handler {
+	h := &handler{log: log, sessions: sessions, realtime: realtime}
 	mux := http.NewServeMux()
 
 	// social.plus client API (wire spec §5, §9, §11, §12).
@@ -67,6 +77,7 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime http.Handl
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}/sessions", h.listSessions)
 	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", h.revokeAllSessions)
 	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", h.revokeSession)
+	admin.HandleFunc("GET /admin/v1/metrics", h.metrics)
 	admin.HandleFunc("/admin/", h.notFound)
 	mux.Handle("/admin/", h.requireAdmin(admin))
 

@@ -101,8 +101,11 @@ var upgrader = websocket.Upgrader{
 }
 
 // Handler upgrades GET /mqtt to a WebSocket and hands it to the broker.
-func (b *Broker) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (b *Broker) Handler() http.Handler { return b }
+
+// ServeHTTP is Handler's work: the Broker is mounted at /mqtt.
+func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	{
 		if o := r.Header.Get("Origin"); o != "" && !b.anyOrig && !b.origins[strings.TrimRight(o, "/")] {
 			http.Error(w, "origin not allowed", http.StatusForbidden)
 			return
@@ -124,7 +127,7 @@ func (b *Broker) Handler() http.Handler {
 		if err := establish(b.ln.id, &wsConn{Conn: c.UnderlyingConn(), c: c}); err != nil && !errors.Is(err, net.ErrClosed) {
 			b.log.Debug("mqtt connection ended", "err", err)
 		}
-	})
+	}
 }
 
 // Topics returns the topics a user may subscribe to: exactly those the

@@ -70,7 +70,7 @@ func newEnv(t testing.TB, origins ...string) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { b.Run(ctx); close(done) }()
-	srv := httptest.NewServer(httpapi.NewHandler(log, svc, b.Handler()))
+	srv := httptest.NewServer(httpapi.NewHandler(log, svc, b))
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
 	a, key, err := svc.CreateApp(context.Background(), "rt")
 	if err != nil {
