@@ -17,8 +17,26 @@ type App struct {
 	AccessTTL time.Duration
 	// AuthTokenTTL is the lifetime of secure-mode auth tokens.
 	AuthTokenTTL time.Duration
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// What customer-signed access tokens must carry: iss and aud when set,
+	// and a lifetime (exp − iat) of at most TokenMaxTTL
+	// (DefaultCustomerTokenMaxTTL when zero).
+	TokenIssuer   string
+	TokenAudience string
+	TokenMaxTTL   time.Duration
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// DefaultCustomerTokenMaxTTL bounds customer-signed tokens' lifetime unless
+// the app sets its own maximum.
+const DefaultCustomerTokenMaxTTL = 24 * time.Hour
+
+// CustomerTokenMaxTTL returns the app's maximum customer-token lifetime.
+func (a *App) CustomerTokenMaxTTL() time.Duration {
+	if a.TokenMaxTTL > 0 {
+		return a.TokenMaxTTL
+	}
+	return DefaultCustomerTokenMaxTTL
 }
 
 // Default and allowed token lifetimes. The social.plus SDKs start renewing at
@@ -43,6 +61,12 @@ func (a *App) Validate() error {
 	}
 	if a.AuthTokenTTL < MinAuthTokenTTL || a.AuthTokenTTL > MaxAuthTokenTTL {
 		return Errorf(Invalid, "auth token lifetime must be between %s and %s", MinAuthTokenTTL, MaxAuthTokenTTL)
+	}
+	if a.TokenMaxTTL < 0 || a.TokenMaxTTL > MaxAccessTTL {
+		return Errorf(Invalid, "customer token maximum lifetime must be between 0 (default %s) and %s", DefaultCustomerTokenMaxTTL, fmtDays(MaxAccessTTL))
+	}
+	if len(a.TokenIssuer) > 200 || len(a.TokenAudience) > 200 {
+		return Errorf(Invalid, "customer token issuer and audience must be at most 200 characters")
 	}
 	return nil
 }
@@ -74,3 +98,27 @@ type Key struct {
 
 // Active reports whether the key has not been revoked.
 func (k *Key) Active() bool { return k.RevokedAt.IsZero() }
+
+// VerificationKeyKind says where a verification key's material comes from.
+type VerificationKeyKind string
+
+// Verification key kinds.
+const (
+	KeyHMAC   VerificationKeyKind = "hmac"   // a shared secret (HS256/384/512)
+	KeyPublic VerificationKeyKind = "public" // a public key, PEM or JWK
+	KeyJWKS   VerificationKeyKind = "jwks"   // keys fetched from a JWKS URL
+)
+
+// VerificationKey verifies the access tokens an app's backend signs. Each
+// key is bound to one algorithm.
+type VerificationKey struct {
+	ID    string
+	AppID string
+	Alg   string
+	Kind  VerificationKeyKind
+	// Material is the sealed HMAC secret or the public key (PEM or JWK);
+	// empty for JWKS keys.
+	Material  []byte
+	JWKSURL   string
+	CreatedAt time.Time
+}

@@ -20,6 +20,10 @@ type User struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeletedAt   time.Time
+	// TokensValidAfter: tokens the user's backend signed (customer tokens)
+	// issued at or before this instant are refused. Set by revoke-all, ban
+	// and deletion.
+	TokensValidAfter time.Time
 }
 
 // DeletedDisplayName replaces the display name of a deleted user, as the

@@ -360,7 +360,7 @@ func TestSecureLogout(t *testing.T) {
 	if _, ok := c.Token(); ok {
 		t.Fatal("token kept after logout")
 	}
-	if _, err := s.svc.Authenticate(tok.AccessToken); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
+	if _, err := s.svc.Authenticate(context.Background(), tok.AccessToken); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
 		t.Fatalf("server still accepts the token: %v", err)
 	}
 }

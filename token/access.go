@@ -201,3 +201,20 @@ func (c *Cache) Purge() {
 	c.entries = make(map[string]*AccessClaims)
 	c.mu.Unlock()
 }
+
+// IsAccessToken reports whether raw's header says it is a Gatehouse access
+// token (typ at+jwt). It reads the header only and verifies nothing.
+func IsAccessToken(raw string) bool {
+	i := strings.IndexByte(raw, '.')
+	if i <= 0 || i > 1024 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw[:i])
+	if err != nil {
+		return false
+	}
+	var h struct {
+		Typ string `json:"typ"`
+	}
+	return json.Unmarshal(b, &h) == nil && h.Typ == AccessType
+}

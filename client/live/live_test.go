@@ -42,7 +42,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	b, err := realtime.New(log, realtime.Config{AllowedOrigins: []string{"*"}}, func(tok string) (realtime.Identity, error) {
-		p, err := svc.Authenticate(tok)
+		p, err := svc.Authenticate(context.Background(), tok)
 		return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
 	})
 	if err != nil {

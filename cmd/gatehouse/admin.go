@@ -78,6 +78,8 @@ type cliFlags struct {
 	server, token, serverKey string
 	json                     bool
 	accessTTL, authTTL, name string
+	alg, secretFile, pubFile string
+	jwksURL                  string
 }
 
 // parseInterleaved parses flags that may come before, between or after the
@@ -110,6 +112,10 @@ func newAdminFlagSet(f *cliFlags, getenv func(string) string, stderr io.Writer) 
 	fs.StringVar(&f.authTTL, "auth-token-ttl", "", "auth token lifetime, e.g. 10m")
 	fs.StringVar(&f.name, "name", "", "name")
 	fs.StringVar(&f.serverKey, "server-key", getenv("GATEHOUSE_SERVER_KEY"), "server `KEY` (auth-token)")
+	fs.StringVar(&f.alg, "alg", "", "algorithm of an access-token key: HS256, HS384, HS512, RS256, PS256, ES256, EdDSA")
+	fs.StringVar(&f.secretFile, "secret-file", "", "`FILE` holding an HMAC secret")
+	fs.StringVar(&f.pubFile, "public-key-file", "", "`FILE` holding a public key (PEM or JWK)")
+	fs.StringVar(&f.jwksURL, "jwks-url", "", "`URL` of a JWK Set")
 	return fs
 }
 
@@ -173,6 +179,44 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 				return errors.New("app set: nothing to change (use --access-token-ttl, --auth-token-ttl or --name)")
 			}
 			out, raw, err = c.do(ctx, "PATCH", "/admin/v1/apps/"+esc(pos[0]), body, nil)
+		}
+	case "app access-token-key":
+		if len(pos) == 0 {
+			return errors.New("usage: gatehouse app access-token-key add|list|remove APP_ID [KEY_ID]")
+		}
+		sub, rest := pos[0], pos[1:]
+		switch {
+		case sub == "add" && len(rest) == 1:
+			body := map[string]any{"alg": f.alg}
+			switch {
+			case f.secretFile != "":
+				b, err := os.ReadFile(f.secretFile)
+				if err != nil {
+					return err
+				}
+				body["secret"] = strings.TrimRight(string(b), "\r\n")
+			case f.pubFile != "":
+				b, err := os.ReadFile(f.pubFile)
+				if err != nil {
+					return err
+				}
+				if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "{") {
+					body["publicKey"] = json.RawMessage(t)
+				} else {
+					body["publicKey"] = t
+				}
+			case f.jwksURL != "":
+				body["jwksUrl"] = f.jwksURL
+			default:
+				return errors.New("access-token-key add needs --secret-file, --public-key-file or --jwks-url")
+			}
+			out, raw, err = c.do(ctx, "POST", "/admin/v1/apps/"+esc(rest[0])+"/access-token-keys", body, nil)
+		case sub == "list" && len(rest) == 1:
+			out, raw, err = c.do(ctx, "GET", "/admin/v1/apps/"+esc(rest[0])+"/access-token-keys", nil, nil)
+		case sub == "remove" && len(rest) == 2:
+			out, raw, err = c.do(ctx, "DELETE", "/admin/v1/apps/"+esc(rest[0])+"/access-token-keys/"+esc(rest[1]), nil, nil)
+		default:
+			return errors.New("usage: gatehouse app access-token-key add APP_ID --alg ALG (--secret-file F | --public-key-file F | --jwks-url URL) | list APP_ID | remove APP_ID KEY_ID")
 		}
 	case "api-key create", "server-key create":
 		if err = need(1, "APP_ID [--name NAME]"); err == nil {

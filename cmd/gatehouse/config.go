@@ -20,6 +20,10 @@ type serveConfig struct {
 	PprofAddr  string
 	// AllowedOrigins for the /mqtt WebSocket; "*" allows any.
 	AllowedOrigins []string
+	// SealKeyFile holds the key sealing customers' HMAC secrets.
+	SealKeyFile string
+	// AllowPrivateJWKS lets JWKS URLs use http and private addresses.
+	AllowPrivateJWKS bool
 }
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -35,6 +39,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	env(&c.LogFormat, "GATEHOUSE_LOG_FORMAT")
 	env(&c.LogLevel, "GATEHOUSE_LOG_LEVEL")
 	env(&c.PprofAddr, "GATEHOUSE_PPROF_ADDR")
+	env(&c.SealKeyFile, "GATEHOUSE_SEAL_KEY_FILE")
+	c.AllowPrivateJWKS = getenv("GATEHOUSE_ALLOW_PRIVATE_JWKS") == "true"
 	origins := "*"
 	env(&origins, "GATEHOUSE_ALLOWED_ORIGINS")
 
@@ -46,6 +52,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
+	fs.StringVar(&c.SealKeyFile, "seal-key-file", c.SealKeyFile, "`FILE` with the 64-hex-digit key sealing customers' HMAC secrets (default <data>/seal-key, generated)")
+	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", c.AllowPrivateJWKS, "let JWKS URLs use http:// and private or loopback addresses (development only)")
 	fs.StringVar(&origins, "allowed-origins", origins, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

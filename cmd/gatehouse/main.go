@@ -33,6 +33,8 @@ Administration (over the admin API; --server URL, --admin-token TOKEN, --json):
   app list | app get APP_ID
   app secure-mode APP_ID on|off
   app set APP_ID [--access-token-ttl D] [--auth-token-ttl D] [--name NAME]
+  app access-token-key add APP_ID --alg ALG (--secret-file F | --public-key-file F | --jwks-url URL)
+  app access-token-key list APP_ID | app access-token-key remove APP_ID KEY_ID
   api-key create|list APP_ID | api-key revoke APP_ID KEY_ID
   server-key create|list APP_ID | server-key revoke APP_ID KEY_ID
   user get|ban|unban|delete APP_ID USER_ID

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,12 +13,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/jwks"
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
@@ -39,13 +43,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer db.Close()
 
-	svc := session.New(db, log.With("component", "session"), session.Config{})
+	sealKey, err := loadSealKey(cfg)
+	if err != nil {
+		return err
+	}
+	fetcher := jwks.New(jwks.Options{AllowPrivate: cfg.AllowPrivateJWKS})
+	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher})
 	if err := svc.Load(ctx); err != nil {
 		return err
 	}
 	broker, err := realtime.New(log.With("component", "realtime"), realtime.Config{AllowedOrigins: cfg.AllowedOrigins},
 		func(tok string) (realtime.Identity, error) {
-			p, err := svc.Authenticate(tok)
+			// mochi hooks get no context: bound the check (a customer token
+			// may need its JWKS fetched).
+			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			p, err := svc.Authenticate(actx, tok)
 			return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
 		})
 	if err != nil {
@@ -127,4 +140,32 @@ func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig,
 	}
 	fmt.Fprintf(stdout, "generated an admin token in %s (mode 0600)\n", path)
 	return nil
+}
+
+// loadSealKey reads the key that seals customers' HMAC secrets: from
+// --seal-key-file, else <data>/seal-key, generated (mode 0600) on first
+// start. Keep a copy: without it registered HMAC keys cannot be read.
+func loadSealKey(cfg serveConfig) ([]byte, error) {
+	path := cfg.SealKeyFile
+	if path == "" {
+		path = filepath.Join(cfg.Data, "seal-key")
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			k := make([]byte, 32)
+			if _, err := rand.Read(k); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("write seal key: %w", err)
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("seal key: %w", err)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("seal key %s must hold 64 hex digits (32 bytes)", path)
+	}
+	return k, nil
 }

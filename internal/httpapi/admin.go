@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -65,13 +66,18 @@ type appJSON struct {
 	SecureMode     bool   `json:"secureMode"`
 	AccessTokenTTL string `json:"accessTokenTTL"`
 	AuthTokenTTL   string `json:"authTokenTTL"`
-	CreatedAt      string `json:"createdAt"`
-	UpdatedAt      string `json:"updatedAt"`
+	// What customer-signed access tokens must carry.
+	CustomerTokenIssuer   string `json:"customerTokenIssuer"`
+	CustomerTokenAudience string `json:"customerTokenAudience"`
+	CustomerTokenMaxTTL   string `json:"customerTokenMaxTTL"`
+	CreatedAt             string `json:"createdAt"`
+	UpdatedAt             string `json:"updatedAt"`
 }
 
 func newAppJSON(a gatehouse.App) appJSON {
 	return appJSON{AppID: a.ID, NetworkID: a.ID, Name: a.Name, SecureMode: a.SecureMode,
 		AccessTokenTTL: a.AccessTTL.String(), AuthTokenTTL: a.AuthTokenTTL.String(),
+		CustomerTokenIssuer: a.TokenIssuer, CustomerTokenAudience: a.TokenAudience, CustomerTokenMaxTTL: a.CustomerTokenMaxTTL().String(),
 		CreatedAt: wire.Time(a.CreatedAt), UpdatedAt: wire.Time(a.UpdatedAt)}
 }
 
@@ -167,16 +173,23 @@ func parseTTL(s *string) (*time.Duration, error) {
 
 func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name           *string `json:"name"`
-		SecureMode     *bool   `json:"secureMode"`
-		AccessTokenTTL *string `json:"accessTokenTTL"`
-		AuthTokenTTL   *string `json:"authTokenTTL"`
+		Name                  *string `json:"name"`
+		SecureMode            *bool   `json:"secureMode"`
+		AccessTokenTTL        *string `json:"accessTokenTTL"`
+		AuthTokenTTL          *string `json:"authTokenTTL"`
+		CustomerTokenIssuer   *string `json:"customerTokenIssuer"`
+		CustomerTokenAudience *string `json:"customerTokenAudience"`
+		CustomerTokenMaxTTL   *string `json:"customerTokenMaxTTL"`
 	}
 	if !decode(w, r, &req, false) {
 		return
 	}
-	u := session.AppUpdate{Name: req.Name, SecureMode: req.SecureMode}
+	u := session.AppUpdate{Name: req.Name, SecureMode: req.SecureMode, TokenIssuer: req.CustomerTokenIssuer, TokenAudience: req.CustomerTokenAudience}
 	var err error
+	if u.TokenMaxTTL, err = parseTTL(req.CustomerTokenMaxTTL); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if u.AccessTTL, err = parseTTL(req.AccessTokenTTL); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -346,4 +359,68 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		out = map[string]any{"banEvents": n, "banEventP50Ms": float64(p50.Microseconds()) / 1000, "banEventP99Ms": float64(p99.Microseconds()) / 1000}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+type verificationKeyJSON struct {
+	KeyID     string `json:"keyId"`
+	Alg       string `json:"alg"`
+	Kind      string `json:"kind"`
+	JWKSURL   string `json:"jwksUrl,omitempty"`
+	CreatedAt string `json:"createdAt"`
+}
+
+func newVerificationKeyJSON(k gatehouse.VerificationKey) verificationKeyJSON {
+	return verificationKeyJSON{KeyID: k.ID, Alg: k.Alg, Kind: string(k.Kind), JWKSURL: k.JWKSURL, CreatedAt: wire.Time(k.CreatedAt)}
+}
+
+// addVerificationKey registers a key that verifies the app's customer-signed
+// access tokens: {"alg", and one of "secret", "publicKey" (PEM or JWK), "jwksUrl"}.
+// Secrets are never returned.
+func (h *handler) addVerificationKey(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Alg       string          `json:"alg"`
+		Secret    string          `json:"secret"`
+		PublicKey json.RawMessage `json:"publicKey"`
+		JWKSURL   string          `json:"jwksUrl"`
+	}
+	if !decode(w, r, &req, false) {
+		return
+	}
+	in := session.VerificationKeyInput{Alg: req.Alg, Secret: []byte(req.Secret), JWKSURL: req.JWKSURL}
+	if len(req.PublicKey) > 0 {
+		// A PEM arrives as a JSON string, a JWK as an object.
+		var pemText string
+		if json.Unmarshal(req.PublicKey, &pemText) == nil {
+			in.PublicKey = []byte(pemText)
+		} else {
+			in.PublicKey = req.PublicKey
+		}
+	}
+	k, err := h.sessions.AddVerificationKey(r.Context(), r.PathValue("appId"), in)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"key": newVerificationKeyJSON(k)})
+}
+
+func (h *handler) listVerificationKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := h.sessions.VerificationKeys(r.Context(), r.PathValue("appId"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([]verificationKeyJSON, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, newVerificationKeyJSON(k))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+func (h *handler) removeVerificationKey(w http.ResponseWriter, r *http.Request) {
+	if err := h.sessions.RemoveVerificationKey(r.Context(), r.PathValue("appId"), r.PathValue("keyId")); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Success{Success: true})
 }

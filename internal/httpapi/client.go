@@ -63,7 +63,7 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (session.
 		h.writeError(w, r, gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required"))
 		return session.Principal{}, false
 	}
-	p, err := h.sessions.Authenticate(tok)
+	p, err := h.sessions.Authenticate(r.Context(), tok)
 	if err != nil {
 		h.writeError(w, r, err)
 		return p, false

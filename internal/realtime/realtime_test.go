@@ -60,7 +60,7 @@ func newEnv(t testing.TB, origins ...string) *env {
 		origins = []string{"*"}
 	}
 	b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins}, func(tok string) (realtime.Identity, error) {
-		p, err := svc.Authenticate(tok)
+		p, err := svc.Authenticate(context.Background(), tok)
 		return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
 	})
 	if err != nil {

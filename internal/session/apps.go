@@ -48,10 +48,13 @@ func (s *Service) Apps(ctx context.Context) ([]gatehouse.App, error) {
 
 // AppUpdate holds the settings to change; nil fields stay as they are.
 type AppUpdate struct {
-	Name         *string
-	SecureMode   *bool
-	AccessTTL    *time.Duration
-	AuthTokenTTL *time.Duration
+	Name          *string
+	SecureMode    *bool
+	AccessTTL     *time.Duration
+	AuthTokenTTL  *time.Duration
+	TokenIssuer   *string
+	TokenAudience *string
+	TokenMaxTTL   *time.Duration
 }
 
 // UpdateApp changes an app's settings. They take effect at once for new
@@ -73,6 +76,15 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gateho
 	if u.AuthTokenTTL != nil {
 		a.AuthTokenTTL = *u.AuthTokenTTL
 	}
+	if u.TokenIssuer != nil {
+		a.TokenIssuer = *u.TokenIssuer
+	}
+	if u.TokenAudience != nil {
+		a.TokenAudience = *u.TokenAudience
+	}
+	if u.TokenMaxTTL != nil {
+		a.TokenMaxTTL = *u.TokenMaxTTL
+	}
 	if err := a.Validate(); err != nil {
 		return a, err
 	}
@@ -82,6 +94,8 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gateho
 	}
 	s.mu.Lock()
 	s.apps[a.ID] = &a
+	// Verified customer tokens were checked against the old settings.
+	s.ctokens = newBounded[*customerToken](cacheSize / 8)
 	s.mu.Unlock()
 	s.log.Info("app updated", "app_id", a.ID, "secure_mode", a.SecureMode, "access_ttl", a.AccessTTL.String(), "auth_token_ttl", a.AuthTokenTTL.String())
 	return a, nil

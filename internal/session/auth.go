@@ -27,12 +27,22 @@ var (
 )
 
 // Authenticate verifies an access token: signature, type, claims, expiry,
-// then the in-memory revocation state. It does no I/O.
-func (s *Service) Authenticate(raw string) (Principal, error) {
+// then the in-memory revocation state. A Gatehouse token needs no I/O. A
+// token that is not Gatehouse's is tried as a customer-signed token of the
+// app it names (which may fetch a registered JWKS, and creates the user on
+// first use).
+func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	c, err := s.verifier.Verify(raw, token.Expectations{Issuer: s.issuer, Now: s.now()})
 	if err != nil {
 		if errors.Is(err, token.ErrExpired) {
 			return Principal{}, errTokenExpired
+		}
+		if !token.IsAccessToken(raw) {
+			ct, cerr := s.verifyCustomer(ctx, raw)
+			if cerr != nil {
+				return Principal{}, cerr
+			}
+			return s.checkCustomer(ct)
 		}
 		return Principal{}, gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
 	}
@@ -65,6 +75,13 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 	if err != nil {
 		if errors.Is(err, token.ErrExpired) {
 			return errTokenExpired
+		}
+		if !token.IsAccessToken(raw) {
+			ct, cerr := s.verifyCustomer(ctx, raw)
+			if cerr != nil {
+				return cerr
+			}
+			return s.logoutCustomer(ctx, ct)
 		}
 		return gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
 	}

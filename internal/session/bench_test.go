@@ -79,7 +79,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			tok := toks[n.Add(1)%int64(len(toks))]
-			if _, err := svc.Authenticate(tok.Reveal()); err != nil {
+			if _, err := svc.Authenticate(context.Background(), tok.Reveal()); err != nil {
 				b.Error(err)
 				return
 			}

@@ -63,7 +63,7 @@ func TestStoredExpiryCoversEveryToken(t *testing.T) {
 		if stored.ExpiresAt.Before(r.ExpiresAt) {
 			t.Fatalf("after +%s: stored session expires %s, before its new token %s", step, stored.ExpiresAt, r.ExpiresAt)
 		}
-		if _, err := svc.Authenticate(r.AccessToken.Reveal()); err != nil {
+		if _, err := svc.Authenticate(context.Background(), r.AccessToken.Reveal()); err != nil {
 			t.Fatalf("fresh token refused: %v", err)
 		}
 	}
@@ -90,7 +90,7 @@ func TestFastPathHonoursRevocationAndBans(t *testing.T) {
 	if second.Session.ID == first.Session.ID {
 		t.Fatal("login after logout reused the revoked session")
 	}
-	if _, err := svc.Authenticate(second.AccessToken.Reveal()); err != nil {
+	if _, err := svc.Authenticate(context.Background(), second.AccessToken.Reveal()); err != nil {
 		t.Fatalf("token after re-login refused: %v", err)
 	}
 	if _, err := svc.Ban(ctx, a.ID, "alice"); err != nil {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -28,6 +29,12 @@ type Config struct {
 	TokenCache int
 	// Publisher pushes session events to live connections; none when nil.
 	Publisher Publisher
+	// SealKey (32 bytes) encrypts the customers' HMAC secrets at rest; it is
+	// kept outside the database. Without it HMAC keys cannot be registered.
+	SealKey []byte
+	// KeyFetcher fetches registered JWKS URLs; without it they cannot be
+	// registered.
+	KeyFetcher KeyFetcher
 }
 
 // Publisher pushes session events to clients' live connections (the
@@ -67,6 +74,15 @@ type Service struct {
 	revoked map[string]time.Time      // session id -> expiry of its newest token
 	users   map[string]userFlags      // internal user id -> restrictions
 
+	// Customer tokens.
+	sealer        cipher.AEAD
+	fetcher       KeyFetcher
+	ckeys         map[string][]token.CustomerKey         // app -> static keys
+	cjwks         map[string][]gatehouse.VerificationKey // app -> JWKS keys
+	revokedTokens map[string]time.Time                   // token digest -> expiry
+	custUsers     *bounded[*gatehouse.User]              // app+public id -> user
+	ctokens       *bounded[*customerToken]               // verified tokens
+
 	// Caches for the login fast path, filled after committed logins.
 	devices   *bounded[*deviceEntry]    // app+device -> session held
 	userSnaps *bounded[*gatehouse.User] // internal user id -> user
@@ -74,7 +90,10 @@ type Service struct {
 	adminHash atomic.Pointer[[]byte]
 }
 
-type userFlags struct{ banned, deleted bool }
+type userFlags struct {
+	banned, deleted bool
+	validAfter      time.Time // customer tokens issued at or before are refused
+}
 
 // New returns a service over st.
 func New(st store.Store, log *slog.Logger, cfg Config) *Service {
@@ -90,6 +109,13 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 
 		devices:   newBounded[*deviceEntry](cacheSize),
 		userSnaps: newBounded[*gatehouse.User](cacheSize),
+
+		fetcher:       cfg.KeyFetcher,
+		ckeys:         map[string][]token.CustomerKey{},
+		cjwks:         map[string][]gatehouse.VerificationKey{},
+		revokedTokens: map[string]time.Time{},
+		custUsers:     newBounded[*gatehouse.User](cacheSize),
+		ctokens:       newBounded[*customerToken](cacheSize / 8),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -98,6 +124,13 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	if s.pub == nil {
 		s.pub = nopPublisher{}
 	}
+	// A bad seal key is a programmer error caught at startup (cmd checks
+	// its length first).
+	sealer, err := newSealer(cfg.SealKey)
+	if err != nil {
+		panic(err)
+	}
+	s.sealer = sealer
 	if s.issuer == "" {
 		s.issuer = "gatehouse"
 	}
@@ -167,6 +200,14 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load restricted users: %w", err)
 	}
+	vkeys, err := s.store.AllVerificationKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load verification keys: %w", err)
+	}
+	revokedTokens, err := s.store.ListRevokedTokens(ctx, s.now().Add(-token.Leeway*time.Second))
+	if err != nil {
+		return fmt.Errorf("load revoked tokens: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range apps {
@@ -179,7 +220,21 @@ func (s *Service) Load(ctx context.Context) error {
 		s.revoked[r.ID] = r.ExpiresAt
 	}
 	for _, u := range restricted {
-		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted}
+		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted, validAfter: u.TokensValidAfter}
+	}
+	for _, k := range vkeys {
+		ck, err := s.loadVerificationKey(k)
+		if err != nil {
+			return err
+		}
+		if ck != nil {
+			s.ckeys[k.AppID] = append(s.ckeys[k.AppID], *ck)
+		} else {
+			s.cjwks[k.AppID] = append(s.cjwks[k.AppID], k)
+		}
+	}
+	for _, t := range revokedTokens {
+		s.revokedTokens[t.Hash] = t.ExpiresAt
 	}
 	if h, err := s.store.Secret(ctx, secretAdminToken); err == nil {
 		s.adminHash.Store(&h)
@@ -218,6 +273,11 @@ func (s *Service) GC(ctx context.Context) {
 	for id, exp := range s.revoked {
 		if exp.Before(cutoff) {
 			delete(s.revoked, id)
+		}
+	}
+	for h, exp := range s.revokedTokens {
+		if exp.Before(cutoff) {
+			delete(s.revokedTokens, h)
 		}
 	}
 	s.mu.Unlock()

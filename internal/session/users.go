@@ -28,7 +28,7 @@ func (s *Service) Ban(ctx context.Context, appID, userID string) (gatehouse.User
 		if u.Deleted {
 			return gatehouse.Errorf(gatehouse.NotFound, "User not found")
 		}
-		u.Banned, u.UpdatedAt = true, now
+		u.Banned, u.UpdatedAt, u.TokensValidAfter = true, now, now
 		return nil
 	}, true)
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 		if !u.Deleted {
 			u.Deleted, u.DeletedAt, u.DisplayName = true, now, gatehouse.DeletedDisplayName
 		}
-		u.UpdatedAt = now
+		u.UpdatedAt, u.TokensValidAfter = now, now
 		return nil
 	}, true)
 	if err != nil {
@@ -82,8 +82,8 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 
 func (s *Service) restrict(u gatehouse.User, revoked []gatehouse.Session) {
 	s.mu.Lock()
-	if u.Banned || u.Deleted {
-		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted}
+	if u.Banned || u.Deleted || !u.TokensValidAfter.IsZero() {
+		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted, validAfter: u.TokensValidAfter}
 	} else {
 		delete(s.users, u.ID)
 	}
@@ -119,17 +119,21 @@ func (s *Service) RevokeSession(ctx context.Context, appID, sessionID string) (g
 	return sess, nil
 }
 
-// RevokeAll revokes every session of a user.
+// RevokeAll revokes every session of a user, and every customer token
+// issued until now.
 func (s *Service) RevokeAll(ctx context.Context, appID, userID string) ([]gatehouse.Session, error) {
-	u, err := s.User(ctx, appID, userID)
-	if err != nil {
-		return nil, err
+	if err := gatehouse.ValidateUserID(userID); err != nil {
+		return nil, gatehouse.Errorf(gatehouse.NotFound, "User not found")
 	}
-	list, err := s.store.RevokeUserSessions(ctx, appID, u.ID, s.now().UTC())
+	now := s.now().UTC()
+	u, list, err := s.store.UpdateUser(ctx, appID, userID, func(u *gatehouse.User) error {
+		u.TokensValidAfter, u.UpdatedAt = now, now
+		return nil
+	}, true)
 	if err != nil {
-		return nil, storeErr(err, "session")
+		return nil, storeErr(err, "User")
 	}
-	s.markRevoked(list...)
+	s.restrict(u, list)
 	s.pub.SessionsRevoked(appID, sessionIDs(list))
 	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(list))
 	return list, nil

@@ -86,6 +86,27 @@ type Store interface {
 	// reports how many.
 	PurgeSessions(ctx context.Context, before time.Time) (int, error)
 
+	// GetOrCreateUser returns the user with the public id, creating u when
+	// there is none. Returns ErrNotFound if the app does not exist.
+	GetOrCreateUser(ctx context.Context, u gatehouse.User) (gatehouse.User, error)
+
+	// CreateVerificationKey stores a customer-token verification key.
+	// Returns ErrNotFound if its app does not exist, ErrConflict if its id
+	// is taken.
+	CreateVerificationKey(ctx context.Context, k gatehouse.VerificationKey) error
+	// ListVerificationKeys returns an app's verification keys, oldest first.
+	ListVerificationKeys(ctx context.Context, appID string) ([]gatehouse.VerificationKey, error)
+	// AllVerificationKeys returns the verification keys of every app.
+	AllVerificationKeys(ctx context.Context) ([]gatehouse.VerificationKey, error)
+	// DeleteVerificationKey removes a key. Returns ErrNotFound.
+	DeleteVerificationKey(ctx context.Context, appID, id string) error
+
+	// RevokeToken records a revoked customer token (by digest) until it
+	// expires. Revoking it again is not an error.
+	RevokeToken(ctx context.Context, t RevokedToken) error
+	// ListRevokedTokens returns the revoked tokens that expire after now.
+	ListRevokedTokens(ctx context.Context, now time.Time) ([]RevokedToken, error)
+
 	// SigningKeys returns the key ring.
 	SigningKeys(ctx context.Context) ([]token.SigningKey, error)
 	// AddSigningKey stores a new signing key.
@@ -125,4 +146,11 @@ type LoginResult struct {
 	// Replaced is a session of another user on the same device that this
 	// login revoked, if any.
 	Replaced *gatehouse.Session
+}
+
+// RevokedToken is a customer token revoked before its expiry.
+type RevokedToken struct {
+	AppID     string
+	Hash      string
+	ExpiresAt time.Time
 }

@@ -24,21 +24,23 @@ func notFound(err error, what string) error {
 
 // Apps.
 
-const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at"
+const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl"
 
 func scanApp(s scanner) (gatehouse.App, error) {
 	var a gatehouse.App
-	var access, auth, created, updated int64
-	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated)
+	var access, auth, created, updated, maxTTL int64
+	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL)
 	a.AccessTTL, a.AuthTokenTTL = time.Duration(access)*time.Millisecond, time.Duration(auth)*time.Millisecond
+	a.TokenMaxTTL = time.Duration(maxTTL) * time.Millisecond
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	return a, err
 }
 
 func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-			a.ID, a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.CreatedAt), ms(a.UpdatedAt))
+		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			a.ID, a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.CreatedAt), ms(a.UpdatedAt),
+			a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds())
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
 		}
@@ -61,8 +63,8 @@ func (db *DB) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 
 func (db *DB) UpdateApp(ctx context.Context, a gatehouse.App) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ? WHERE id = ?",
-			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.ID)
+		res, err := db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ? WHERE id = ?",
+			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), a.ID)
 		return affected(res, err, "app "+a.ID)
 	})
 }
@@ -151,13 +153,13 @@ func (db *DB) RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKin
 
 // Users.
 
-const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at"
+const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at, tokens_valid_after"
 
 func scanUser(s scanner) (gatehouse.User, error) {
 	var u gatehouse.User
-	var created, updated, deleted int64
-	err := s.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted)
-	u.CreatedAt, u.UpdatedAt, u.DeletedAt = fromMS(created), fromMS(updated), fromMS(deleted)
+	var created, updated, deleted, validAfter int64
+	err := s.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted, &validAfter)
+	u.CreatedAt, u.UpdatedAt, u.DeletedAt, u.TokensValidAfter = fromMS(created), fromMS(updated), fromMS(deleted), fromMS(validAfter)
 	return u, err
 }
 
@@ -167,7 +169,7 @@ func (db *DB) GetUser(ctx context.Context, appID, userID string) (gatehouse.User
 }
 
 func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error) {
-	rows, err := db.readQuery(ctx, "SELECT "+userCols+" FROM users WHERE banned = 1 OR deleted = 1")
+	rows, err := db.readQuery(ctx, "SELECT "+userCols+" FROM users WHERE banned = 1 OR deleted = 1 OR tokens_valid_after <> 0")
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +178,8 @@ func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error)
 
 func (db *DB) putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert bool) error {
 	if insert {
-		_, err := db.txExec(ctx, tx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.DeletedAt))
+		_, err := db.txExec(ctx, tx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.DeletedAt), ms(u.TokensValidAfter))
 		switch {
 		case isUnique(err):
 			return fmt.Errorf("user %s: %w", u.UserID, store.ErrConflict)
@@ -186,8 +188,8 @@ func (db *DB) putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert
 		}
 		return err
 	}
-	_, err := db.txExec(ctx, tx, "UPDATE users SET display_name = ?, banned = ?, deleted = ?, updated_at = ?, deleted_at = ? WHERE id = ?",
-		u.DisplayName, u.Banned, u.Deleted, ms(u.UpdatedAt), ms(u.DeletedAt), u.ID)
+	_, err := db.txExec(ctx, tx, "UPDATE users SET display_name = ?, banned = ?, deleted = ?, updated_at = ?, deleted_at = ?, tokens_valid_after = ? WHERE id = ?",
+		u.DisplayName, u.Banned, u.Deleted, ms(u.UpdatedAt), ms(u.DeletedAt), ms(u.TokensValidAfter), u.ID)
 	return err
 }
 
@@ -364,6 +366,10 @@ func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) 
 			return err
 		}
 		n, err = res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		_, err = db.txExec(ctx, tx, "DELETE FROM revoked_tokens WHERE expires_at < ?", ms(before))
 		return err
 	})
 	return int(n), err
@@ -416,5 +422,92 @@ func (db *DB) SetSecret(ctx context.Context, name string, value []byte) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		_, err := db.txExec(ctx, tx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
 		return err
+	})
+}
+
+func (db *DB) GetOrCreateUser(ctx context.Context, u gatehouse.User) (gatehouse.User, error) {
+	var out gatehouse.User
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = scanUser(db.txQueryRow(ctx, tx, "SELECT "+userCols+" FROM users WHERE app_id = ? AND user_id = ?", u.AppID, u.UserID))
+		if errors.Is(err, sql.ErrNoRows) {
+			out = u
+			return db.putUser(ctx, tx, &out, true)
+		}
+		return err
+	})
+	return out, err
+}
+
+// Verification keys.
+
+const vkeyCols = "id, app_id, alg, kind, material, jwks_url, created_at"
+
+func scanVKey(s scanner) (gatehouse.VerificationKey, error) {
+	var k gatehouse.VerificationKey
+	var created int64
+	err := s.Scan(&k.ID, &k.AppID, &k.Alg, &k.Kind, &k.Material, &k.JWKSURL, &created)
+	k.CreatedAt = fromMS(created)
+	return k, err
+}
+
+func (db *DB) CreateVerificationKey(ctx context.Context, k gatehouse.VerificationKey) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := db.txExec(ctx, tx, "INSERT INTO verification_keys ("+vkeyCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			k.ID, k.AppID, k.Alg, k.Kind, k.Material, k.JWKSURL, ms(k.CreatedAt))
+		switch {
+		case isUnique(err):
+			return fmt.Errorf("verification key %s: %w", k.ID, store.ErrConflict)
+		case isForeignKey(err):
+			return fmt.Errorf("app %s: %w", k.AppID, store.ErrNotFound)
+		}
+		return err
+	})
+}
+
+func (db *DB) ListVerificationKeys(ctx context.Context, appID string) ([]gatehouse.VerificationKey, error) {
+	rows, err := db.readQuery(ctx, "SELECT "+vkeyCols+" FROM verification_keys WHERE app_id = ? ORDER BY created_at, id", appID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanVKey)
+}
+
+func (db *DB) AllVerificationKeys(ctx context.Context) ([]gatehouse.VerificationKey, error) {
+	rows, err := db.readQuery(ctx, "SELECT "+vkeyCols+" FROM verification_keys ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanVKey)
+}
+
+func (db *DB) DeleteVerificationKey(ctx context.Context, appID, id string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := db.txExec(ctx, tx, "DELETE FROM verification_keys WHERE app_id = ? AND id = ?", appID, id)
+		return affected(res, err, "verification key "+id)
+	})
+}
+
+// Revoked customer tokens.
+
+func (db *DB) RevokeToken(ctx context.Context, t store.RevokedToken) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := db.txExec(ctx, tx, "INSERT INTO revoked_tokens (app_id, token_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			t.AppID, t.Hash, ms(t.ExpiresAt))
+		return err
+	})
+}
+
+func (db *DB) ListRevokedTokens(ctx context.Context, now time.Time) ([]store.RevokedToken, error) {
+	rows, err := db.readQuery(ctx, "SELECT app_id, token_hash, expires_at FROM revoked_tokens WHERE expires_at > ?", ms(now))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s scanner) (store.RevokedToken, error) {
+		var t store.RevokedToken
+		var exp int64
+		err := s.Scan(&t.AppID, &t.Hash, &exp)
+		t.ExpiresAt = fromMS(exp)
+		return t, err
 	})
 }

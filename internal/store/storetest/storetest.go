@@ -34,6 +34,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RevokedSessionsAndPurge", testRevokedAndPurge},
 		{"TimezoneRoundTrip", testTimezone},
 		{"SigningKeysAndSecrets", testKeysAndSecrets},
+		{"VerificationKeys", testVerificationKeys},
+		{"RevokedTokens", testRevokedTokens},
+		{"GetOrCreateUser", testGetOrCreateUser},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -426,5 +429,80 @@ func testKeysAndSecrets(t *testing.T, s store.Store) {
 	}
 	if v, _ := s.Secret(ctx, "x"); string(v) != "three" {
 		t.Fatalf("SetSecret did not replace: %q", v)
+	}
+}
+
+func testVerificationKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustApp(t, s, "app1")
+	k := gatehouse.VerificationKey{ID: "v1", AppID: "app1", Alg: "HS256", Kind: gatehouse.KeyHMAC, Material: []byte{9, 9}, CreatedAt: t0}
+	j := gatehouse.VerificationKey{ID: "v2", AppID: "app1", Alg: "RS256", Kind: gatehouse.KeyJWKS, Material: []byte{}, JWKSURL: "https://idp.example/jwks", CreatedAt: t0.Add(time.Second)}
+	for _, x := range []gatehouse.VerificationKey{k, j} {
+		if err := s.CreateVerificationKey(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateVerificationKey(ctx, k); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("twice: %v", err)
+	}
+	if err := s.CreateVerificationKey(ctx, gatehouse.VerificationKey{ID: "v3", AppID: "nope", Alg: "HS256", Kind: gatehouse.KeyHMAC, Material: []byte{1}, CreatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown app: %v", err)
+	}
+	list, err := s.ListVerificationKeys(ctx, "app1")
+	if err != nil || len(list) != 2 || list[0].ID != "v1" || string(list[0].Material) != string(k.Material) || list[1].JWKSURL != j.JWKSURL {
+		t.Fatalf("ListVerificationKeys = %+v, %v", list, err)
+	}
+	if err := s.DeleteVerificationKey(ctx, "app1", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteVerificationKey(ctx, "app1", "v1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+	all, err := s.AllVerificationKeys(ctx)
+	if err != nil || len(all) != 1 || all[0].ID != "v2" {
+		t.Fatalf("AllVerificationKeys = %+v, %v", all, err)
+	}
+}
+
+func testRevokedTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r := store.RevokedToken{AppID: "app1", Hash: "h1", ExpiresAt: t0.Add(time.Hour)}
+	if err := s.RevokeToken(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx, r); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	s.RevokeToken(ctx, store.RevokedToken{AppID: "app1", Hash: "h2", ExpiresAt: t0.Add(time.Minute)})
+	list, err := s.ListRevokedTokens(ctx, t0.Add(30*time.Minute))
+	if err != nil || len(list) != 1 || list[0].Hash != "h1" || !list[0].ExpiresAt.Equal(r.ExpiresAt) {
+		t.Fatalf("ListRevokedTokens = %+v, %v", list, err)
+	}
+}
+
+func testGetOrCreateUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustApp(t, s, "app1")
+	u := gatehouse.User{ID: "u1", AppID: "app1", UserID: "alice", DisplayName: "alice", CreatedAt: t0, UpdatedAt: t0}
+	got, err := s.GetOrCreateUser(ctx, u)
+	if err != nil || got.ID != "u1" {
+		t.Fatalf("create = %+v, %v", got, err)
+	}
+	u.ID = "u2"
+	got, err = s.GetOrCreateUser(ctx, u)
+	if err != nil || got.ID != "u1" {
+		t.Fatalf("second call must return the existing user: %+v, %v", got, err)
+	}
+	at := t0.Add(time.Hour)
+	got, _, err = s.UpdateUser(ctx, "app1", "alice", func(u *gatehouse.User) error { u.TokensValidAfter = at; return nil }, false)
+	if err != nil || !got.TokensValidAfter.Equal(at) {
+		t.Fatalf("TokensValidAfter = %v, %v", got.TokensValidAfter, err)
+	}
+	restricted, _ := s.ListRestrictedUsers(ctx)
+	if len(restricted) != 1 || !restricted[0].TokensValidAfter.Equal(at) {
+		t.Fatalf("users with a token watermark must be listed for validation: %+v", restricted)
+	}
+	if _, err := s.GetOrCreateUser(ctx, gatehouse.User{ID: "u3", AppID: "nope", UserID: "x", CreatedAt: t0, UpdatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown app: %v", err)
 	}
 }

@@ -1,0 +1,347 @@
+package session
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/token"
+)
+
+// KeyFetcher fetches the keys of registered JWKS URLs (internal/jwks).
+type KeyFetcher interface {
+	// CheckURL refuses URLs that must not be fetched.
+	CheckURL(ctx context.Context, url string) error
+	// Keys returns the URL's keys, refetching (rate-limited) when refresh.
+	Keys(ctx context.Context, keyID, url string, refresh bool) ([]token.CustomerKey, error)
+}
+
+// customerToken is a verified customer token, cached by its text.
+type customerToken struct {
+	appID, userID, publicID, hash string
+	issuedAt, expiresAt           time.Time
+}
+
+func tokenHash(raw string) string {
+	d := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(d[:16])
+}
+
+// customerSessionID is the session id of a customer token, for revocation
+// and realtime: customer tokens have no session record.
+func customerSessionID(hash string) string { return "ct:" + hash }
+
+func newSealer(key []byte) (cipher.AEAD, error) {
+	if len(key) == 0 {
+		return nil, nil
+	}
+	if len(key) != 32 {
+		return nil, errors.New("seal key must be 32 bytes")
+	}
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+var sealAD = []byte("gatehouse verification key v1")
+
+func (s *Service) seal(secret []byte) ([]byte, error) {
+	if s.sealer == nil {
+		return nil, gatehouse.Errorf(gatehouse.Internal, "no seal key is configured: HMAC secrets cannot be stored")
+	}
+	nonce := make([]byte, s.sealer.NonceSize())
+	rand.Read(nonce)
+	return s.sealer.Seal(nonce, nonce, secret, sealAD), nil
+}
+
+func (s *Service) unseal(b []byte) ([]byte, error) {
+	if s.sealer == nil || len(b) < s.sealer.NonceSize() {
+		return nil, errors.New("cannot unseal HMAC secret: no or wrong seal key")
+	}
+	n := s.sealer.NonceSize()
+	return s.sealer.Open(nil, b[:n], b[n:], sealAD)
+}
+
+// loadVerificationKey turns a stored key into what verification needs.
+func (s *Service) loadVerificationKey(k gatehouse.VerificationKey) (*token.CustomerKey, error) {
+	switch k.Kind {
+	case gatehouse.KeyHMAC:
+		secret, err := s.unseal(k.Material)
+		if err != nil {
+			return nil, fmt.Errorf("verification key %s: %w", k.ID, err)
+		}
+		ck, err := token.HMACKey(k.ID, k.Alg, secret)
+		return &ck, err
+	case gatehouse.KeyPublic:
+		ck, err := token.PublicKey(k.ID, k.Alg, k.Material)
+		return &ck, err
+	}
+	return nil, nil // JWKS: fetched on use
+}
+
+// VerificationKeyInput is what an operator registers: exactly one of
+// Secret, PublicKey and JWKSURL.
+type VerificationKeyInput struct {
+	Alg       string
+	Secret    []byte
+	PublicKey []byte // PEM or JWK
+	JWKSURL   string
+}
+
+// AddVerificationKey registers a key that verifies an app's customer
+// tokens. HMAC secrets are checked for length and entropy and stored
+// sealed; public keys must fit the algorithm; JWKS URLs must be https and
+// public.
+func (s *Service) AddVerificationKey(ctx context.Context, appID string, in VerificationKeyInput) (gatehouse.VerificationKey, error) {
+	if _, err := s.App(ctx, appID); err != nil {
+		return gatehouse.VerificationKey{}, err
+	}
+	n := 0
+	for _, set := range []bool{len(in.Secret) > 0, len(in.PublicKey) > 0, in.JWKSURL != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return gatehouse.VerificationKey{}, gatehouse.Errorf(gatehouse.Invalid, "give exactly one of secret, publicKey and jwksUrl")
+	}
+	k := gatehouse.VerificationKey{ID: "vk_" + randomHex(8), AppID: appID, Alg: in.Alg, CreatedAt: s.now().UTC(), Material: []byte{}}
+	var ck *token.CustomerKey
+	switch {
+	case len(in.Secret) > 0:
+		c, err := token.HMACKey(k.ID, in.Alg, in.Secret)
+		if err != nil {
+			return k, gatehouse.Wrap(gatehouse.Invalid, err, err.Error())
+		}
+		if k.Material, err = s.seal(in.Secret); err != nil {
+			return k, err
+		}
+		k.Kind, ck = gatehouse.KeyHMAC, &c
+	case len(in.PublicKey) > 0:
+		c, err := token.PublicKey(k.ID, in.Alg, in.PublicKey)
+		if err != nil {
+			return k, gatehouse.Wrap(gatehouse.Invalid, err, err.Error())
+		}
+		k.Kind, k.Material, ck = gatehouse.KeyPublic, in.PublicKey, &c
+	default:
+		if _, ok := algAllowed(in.Alg); !ok || strings.HasPrefix(in.Alg, "HS") {
+			return k, gatehouse.Errorf(gatehouse.Invalid, "a JWKS key needs a public-key algorithm (RS256, PS256, ES256, EdDSA)")
+		}
+		if s.fetcher == nil {
+			return k, gatehouse.Errorf(gatehouse.Invalid, "JWKS URLs are not enabled on this server")
+		}
+		if err := s.fetcher.CheckURL(ctx, in.JWKSURL); err != nil {
+			return k, gatehouse.Wrap(gatehouse.Invalid, err, err.Error())
+		}
+		k.Kind, k.JWKSURL = gatehouse.KeyJWKS, in.JWKSURL
+	}
+	if err := s.store.CreateVerificationKey(ctx, k); err != nil {
+		return k, storeErr(err, "app")
+	}
+	s.mu.Lock()
+	if ck != nil {
+		s.ckeys[appID] = append(s.ckeys[appID], *ck)
+	} else {
+		s.cjwks[appID] = append(s.cjwks[appID], k)
+	}
+	s.mu.Unlock()
+	s.log.Info("verification key added", "app_id", appID, "key_id", k.ID, "alg", k.Alg, "kind", string(k.Kind))
+	k.Material = nil
+	return k, nil
+}
+
+func algAllowed(alg string) (string, bool) {
+	for _, a := range token.CustomerAlgs {
+		if string(a) == alg {
+			return alg, true
+		}
+	}
+	return "", false
+}
+
+// VerificationKeys lists an app's keys, without their material.
+func (s *Service) VerificationKeys(ctx context.Context, appID string) ([]gatehouse.VerificationKey, error) {
+	if _, err := s.App(ctx, appID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListVerificationKeys(ctx, appID)
+	for i := range list {
+		list[i].Material = nil
+	}
+	return list, storeErr(err, "verification key")
+}
+
+// RemoveVerificationKey removes a key; tokens it verified stop working,
+// except those already verified and cached, which are dropped too.
+func (s *Service) RemoveVerificationKey(ctx context.Context, appID, keyID string) error {
+	if err := s.store.DeleteVerificationKey(ctx, appID, keyID); err != nil {
+		return storeErr(err, "Verification key")
+	}
+	s.mu.Lock()
+	keep := s.ckeys[appID][:0:0]
+	for _, k := range s.ckeys[appID] {
+		if k.ID != keyID {
+			keep = append(keep, k)
+		}
+	}
+	s.ckeys[appID] = keep
+	jk := s.cjwks[appID][:0:0]
+	for _, k := range s.cjwks[appID] {
+		if k.ID != keyID {
+			jk = append(jk, k)
+		}
+	}
+	s.cjwks[appID] = jk
+	s.ctokens = newBounded[*customerToken](cacheSize / 8)
+	s.mu.Unlock()
+	s.log.Info("verification key removed", "app_id", appID, "key_id", keyID)
+	return nil
+}
+
+// verifyCustomer checks a customer token's signature and claims against
+// its app's keys, maps it to a user (created on first use), and returns
+// it. Revocation state is not consulted here.
+func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToken, error) {
+	s.mu.RLock()
+	ct := s.ctokens.get(raw)
+	s.mu.RUnlock()
+	if ct != nil {
+		if !s.now().Before(ct.expiresAt.Add(token.Leeway * time.Second)) {
+			return nil, errTokenExpired
+		}
+		return ct, nil
+	}
+	appID, err := token.PeekNetwork(raw)
+	if err != nil {
+		return nil, errTokenInvalid
+	}
+	s.mu.RLock()
+	a := s.apps[appID]
+	keys := append([]token.CustomerKey(nil), s.ckeys[appID]...)
+	jw := append([]gatehouse.VerificationKey(nil), s.cjwks[appID]...)
+	s.mu.RUnlock()
+	if a == nil || (len(keys) == 0 && len(jw) == 0) {
+		return nil, errTokenInvalid
+	}
+	want := token.CustomerExpectations{Now: s.now(), Issuer: a.TokenIssuer, Audience: a.TokenAudience, MaxTTL: a.CustomerTokenMaxTTL()}
+	withJWKS := func(refresh bool) []token.CustomerKey {
+		all := keys
+		for _, k := range jw {
+			fetched, err := s.fetcher.Keys(ctx, k.ID, k.JWKSURL, refresh)
+			if err != nil {
+				s.log.Warn("JWKS unavailable", "app_id", appID, "key_id", k.ID, "err", err)
+				continue
+			}
+			for _, f := range fetched {
+				if string(f.Alg) == k.Alg {
+					all = append(all, f)
+				}
+			}
+		}
+		return all
+	}
+	claims, err := token.VerifyCustomer(raw, withJWKS(false), want)
+	if errors.Is(err, token.ErrUnknownKey) && len(jw) > 0 {
+		claims, err = token.VerifyCustomer(raw, withJWKS(true), want)
+	}
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return nil, errTokenExpired
+	case err != nil:
+		return nil, gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
+	}
+	// The token must name its app in verified claims, not only in the
+	// unverified peek that chose the keys.
+	if claims.NetworkID != appID && !(claims.NetworkID == "" && contains(claims.Audience, appID)) {
+		return nil, errTokenInvalid
+	}
+	if err := gatehouse.ValidateUserID(claims.PublicUserID); err != nil {
+		return nil, gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
+	}
+	u, err := s.customerUser(ctx, appID, claims.PublicUserID)
+	if err != nil {
+		return nil, err
+	}
+	ct = &customerToken{appID: appID, userID: u.ID, publicID: u.UserID, hash: tokenHash(raw), issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt}
+	s.mu.Lock()
+	s.ctokens.put(raw, ct)
+	s.mu.Unlock()
+	return ct, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// customerUser returns the user a customer token names, creating it on
+// first use (display name = user id).
+func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*gatehouse.User, error) {
+	key := appID + "\\x00" + publicID
+	s.mu.RLock()
+	u := s.custUsers.get(key)
+	s.mu.RUnlock()
+	if u != nil {
+		return u, nil
+	}
+	now := s.now().UTC()
+	got, err := s.store.GetOrCreateUser(ctx, gatehouse.User{ID: randomHex(12), AppID: appID, UserID: publicID, DisplayName: publicID, CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return nil, storeErr(err, "app")
+	}
+	s.mu.Lock()
+	s.custUsers.put(key, &got)
+	s.mu.Unlock()
+	return &got, nil
+}
+
+// checkCustomer applies revocation state to a verified customer token.
+func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
+	s.mu.RLock()
+	flags := s.users[ct.userID]
+	_, revoked := s.revokedTokens[ct.hash]
+	s.mu.RUnlock()
+	switch {
+	case flags.deleted:
+		return Principal{}, errUserGone
+	case flags.banned:
+		return Principal{}, errUserBanned
+	case revoked:
+		return Principal{}, errTokenRevoked
+	case !flags.validAfter.IsZero() && (ct.issuedAt.IsZero() || !ct.issuedAt.After(flags.validAfter)):
+		// Issued at or before a revoke-all, ban or deletion (iat has
+		// second precision, so a token signed in that same second is
+		// refused too: sign a new one). No iat: treated as revoked.
+		return Principal{}, errTokenRevoked
+	}
+	return Principal{AppID: ct.appID, UserID: ct.userID, PublicUserID: ct.publicID, SessionID: customerSessionID(ct.hash),
+		IssuedAt: ct.issuedAt, ExpiresAt: ct.expiresAt}, nil
+}
+
+// logoutCustomer revokes a customer token until its expiry.
+func (s *Service) logoutCustomer(ctx context.Context, ct *customerToken) error {
+	if err := s.store.RevokeToken(ctx, store.RevokedToken{AppID: ct.appID, Hash: ct.hash, ExpiresAt: ct.expiresAt}); err != nil {
+		return storeErr(err, "token")
+	}
+	s.mu.Lock()
+	s.revokedTokens[ct.hash] = ct.expiresAt
+	s.mu.Unlock()
+	s.pub.SessionsRevoked(ct.appID, []string{customerSessionID(ct.hash)})
+	s.log.Info("customer token revoked by secure logout", "app_id", ct.appID, "user_id", ct.userID)
+	return nil
+}
