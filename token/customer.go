@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -77,13 +78,28 @@ func HMACKey(id, alg string, secret []byte) (CustomerKey, error) {
 	return CustomerKey{ID: id, Alg: a, Key: append([]byte(nil), secret...)}, nil
 }
 
-// lowEntropy spots secrets a person typed: few distinct bytes.
+// lowEntropy spots secrets a person made up rather than drew at random:
+// few distinct bytes, a repeated pattern ("password123password123…"), or
+// under 3 bits of entropy per byte (random hex has 4, base64 6).
 func lowEntropy(b []byte) bool {
-	seen := map[byte]bool{}
+	counts := map[byte]int{}
 	for _, c := range b {
-		seen[c] = true
+		counts[c]++
 	}
-	return len(seen) < 8
+	if len(counts) < 8 {
+		return true
+	}
+	for p := 1; p <= len(b)/2; p++ {
+		if bytes.Equal(b[p:], b[:len(b)-p]) {
+			return true
+		}
+	}
+	var bits float64
+	for _, n := range counts {
+		f := float64(n) / float64(len(b))
+		bits -= f * math.Log2(f)
+	}
+	return bits < 3
 }
 
 // PublicKey parses a public key for alg from PEM (PUBLIC KEY, RSA PUBLIC

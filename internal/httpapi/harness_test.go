@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/jwks"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/wire"
@@ -53,14 +55,18 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// testSealKey seals HMAC secrets in tests.
+var testSealKey = []byte("0123456789abcdef0123456789abcdef")
+
 type env struct {
-	t      testing.TB
-	srv    *httptest.Server
-	clock  *clock
-	logs   *syncBuffer
-	dbPath string
-	db     *sqlite.DB
-	svc    *session.Service
+	strictJWKS bool // refuse private JWKS URLs, as in production
+	t          testing.TB
+	srv        *httptest.Server
+	clock      *clock
+	logs       *syncBuffer
+	dbPath     string
+	db         *sqlite.DB
+	svc        *session.Service
 }
 
 func newEnv(t testing.TB) *env {
@@ -79,7 +85,8 @@ func (e *env) start() {
 		e.t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: logLevel}))
-	svc := session.New(db, log, session.Config{Now: e.clock.Now})
+	svc := session.New(db, log, session.Config{Now: e.clock.Now, SealKey: testSealKey,
+		KeyFetcher: jwks.New(jwks.Options{AllowPrivate: !e.strictJWKS, Now: e.clock.Now})})
 	if err := svc.Load(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
@@ -237,3 +244,8 @@ func (e *env) wantValid(tok string) {
 }
 
 var _ = gatehouse.Invalid
+
+func readFile(t testing.TB, path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
