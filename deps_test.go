@@ -21,7 +21,7 @@ func TestPublicPackageDeps(t *testing.T) {
 	onlyStd := map[string]bool{"github.com/gatehouse-auth/gatehouse": true}
 	// The SDK may use the root and wire, nothing else outside the standard library.
 	sdkAllowed := map[string]bool{"github.com/gatehouse-auth/gatehouse": true, "github.com/gatehouse-auth/gatehouse/wire": true, "github.com/gatehouse-auth/gatehouse/client": true}
-	for _, pkg := range []string{"github.com/gatehouse-auth/gatehouse", "github.com/gatehouse-auth/gatehouse/wire", "github.com/gatehouse-auth/gatehouse/token", "github.com/gatehouse-auth/gatehouse/client"} {
+	for _, pkg := range []string{"github.com/gatehouse-auth/gatehouse", "github.com/gatehouse-auth/gatehouse/wire", "github.com/gatehouse-auth/gatehouse/token", "github.com/gatehouse-auth/gatehouse/client", "github.com/gatehouse-auth/gatehouse/mint"} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
 		if err != nil {
 			t.Fatal(err)
