@@ -152,9 +152,21 @@ func testRealtimeEnd(t *testing.T, verb string) {
 	if e := bob.next("status", 5*time.Second); e.State != "established" || !e.MQTTConnected {
 		t.Fatalf("the other user after alice's %s: %+v", verb, e)
 	}
-	// Bob's token still works over REST too.
-	st, body := s.call("GET", "/healthz", "")
-	if st != 200 {
-		t.Fatalf("healthz: %d %s", st, body)
+	// The ban path's metrics count the delivery.
+	if verb == "ban" {
+		m := s.cliMetrics()
+		if m["banEvents"] != float64(1) || m["banEventP99Ms"].(float64) <= 0 {
+			t.Fatalf("metrics after one ban: %v", m)
+		}
 	}
+}
+
+func (s *server) cliMetrics() map[string]any {
+	s.t.Helper()
+	st, body := s.call("GET", "/admin/v1/metrics", "", "Authorization", "Bearer "+adminToken)
+	var m map[string]any
+	if st != 200 || json.Unmarshal(body, &m) != nil {
+		s.t.Fatalf("metrics: %d %s", st, body)
+	}
+	return m
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/mint"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -43,7 +44,14 @@ type env struct {
 	clock  *clock
 }
 
-func newEnv(t testing.TB, origins ...string) *env {
+func newEnv(t testing.TB, origins ...string) *env { return newEnvWith(t, nil, origins...) }
+
+// newEnvSealed can register HMAC verification keys.
+func newEnvSealed(t testing.TB) *env {
+	return newEnvWith(t, []byte("0123456789abcdef0123456789abcdef"))
+}
+
+func newEnvWith(t testing.TB, sealKey []byte, origins ...string) *env {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {
@@ -52,7 +60,7 @@ func newEnv(t testing.TB, origins ...string) *env {
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	clk := &clock{t: time.Now().UTC()}
-	svc := session.New(db, log, session.Config{Now: clk.Now})
+	svc := session.New(db, log, session.Config{Now: clk.Now, SealKey: sealKey})
 	if err := svc.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -307,5 +315,40 @@ func TestOriginAllowlist(t *testing.T) {
 			t.Errorf("origin %s: connect error %v, want allowed=%v", origin, tok.Error(), ok)
 		}
 		c.Disconnect(0)
+	}
+}
+
+// TestCustomerTokenAsMQTTPassword: a token the customer's backend signed
+// is accepted as the MQTT password, and its secure logout closes the
+// connection like a Gatehouse token's.
+func TestCustomerTokenAsMQTTPassword(t *testing.T) {
+	e := newEnvSealed(t)
+	secret := []byte("6b1f9e3a07c5d28f4e1a9c6b30d7f25e8a4c1f9b6e03d7a2c5f8e1b4a9d60c37")
+	k, err := e.svc.AddVerificationKey(context.Background(), e.appID, session.VerificationKeyInput{Alg: "HS256", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := (&mint.Signer{NetworkID: e.appID, Alg: "HS256", Key: secret, KeyID: k.ID}).Sign("gwen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.Authenticate(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.connect(p.UserID, tok)
+	if err != nil {
+		t.Fatalf("customer token refused as MQTT password: %v", err)
+	}
+	defer c.Disconnect(0)
+	if g := granted(t, c, wire.UserPath(e.appID, p.UserID)); g != 0 {
+		t.Fatalf("own topic refused: %d", g)
+	}
+	if err := e.svc.Logout(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, c)
+	if _, err := e.connect(p.UserID, tok); err == nil {
+		t.Fatal("revoked customer token reconnected")
 	}
 }

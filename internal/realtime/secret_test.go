@@ -1,5 +1,7 @@
 package realtime_test
 
-import "github.com/gatehouse-auth/gatehouse"
+import (
+	"github.com/gatehouse-auth/gatehouse"
+)
 
 func secretOf(s string) gatehouse.Secret { return gatehouse.Secret(s) }
