@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +31,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg, err := parseServeConfig(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if getenv("GOGC") == "" {
+		// The server's live heap is small (tens of MiB) and every request
+		// allocates, so the default GOGC=100 runs the collector very often:
+		// measured, it cost ~3 µs of the ~15 µs of CPU a token validation
+		// takes. Trading memory for CPU here is the usual server setting;
+		// an operator's GOGC (or GOMEMLIMIT with it) wins.
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	log := cfg.logger(stderr)
 
@@ -116,6 +125,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	return g.Wait()
 }
+
+// defaultGCPercent is serve's GOGC unless the environment sets one.
+const defaultGCPercent = 400
 
 // setupAdminToken applies --admin-token, or on a store without an admin
 // token generates one into <data>/admin-token (mode 0600). The token itself
