@@ -3,8 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,66 +16,43 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/client"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
-// clock is shared by the server and the client, so that tests move time
-// for both without sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// server is a real Gatehouse (SQLite on a temp file, real HTTP).
+// server is a real Gatehouse (SQLite on a temp file, real HTTP) whose clock
+// the client shares, so tests move time for both without sleeping.
 type server struct {
 	t      *testing.T
 	srv    *httptest.Server
 	svc    *session.Service
-	clock  *clock
+	clock  *testenv.Clock
 	app    gatehouse.App
 	apiKey string
-	reqs   atomic.Int64
+	reqs   atomic.Int64 // requests the clients made
 }
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "g.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := session.New(db, log, session.Config{Now: clk.Now})
-	if err := svc.Load(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	app, key, err := svc.CreateApp(t.Context(), "sdk test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, svc: svc, clock: clk, app: app, apiKey: key.Reveal()}
-	h := httpapi.NewHandler(log, svc, nil)
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.reqs.Add(1)
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
+	g := testenv.Start(t, testenv.Options{Clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second))})
+	return &server{t: t, srv: g.HTTP(), svc: g.Svc, clock: g.Clock, app: g.App, apiKey: g.APIKey}
+}
+
+// counting counts the requests a client sends.
+type counting struct {
+	n    *atomic.Int64
+	next http.RoundTripper
+}
+
+func (c counting) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
 }
 
 func (s *server) newClient(mod ...func(*client.Config)) *client.Client {
 	s.t.Helper()
-	cfg := client.Config{APIKey: s.apiKey, Endpoint: client.Endpoint{HTTP: s.srv.URL}, Now: s.clock.Now, CheckInterval: -1}
+	cfg := client.Config{APIKey: s.apiKey, Endpoint: client.Endpoint{HTTP: s.srv.URL}, Now: s.clock.Now, CheckInterval: -1,
+		HTTPClient: &http.Client{Transport: counting{&s.reqs, http.DefaultTransport}}}
 	for _, m := range mod {
 		m(&cfg)
 	}

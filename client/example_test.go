@@ -3,36 +3,18 @@ package client_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/client"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
-	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // exampleServer starts an in-process Gatehouse with one app and returns its
 // URL and API key. Real programs point the client at a running server.
 func exampleServer() (url, apiKey string, stop func()) {
-	dir, _ := os.MkdirTemp("", "gatehouse-example")
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "g.db"))
-	if err != nil {
-		panic(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := session.New(db, log, session.Config{})
-	if err := svc.Load(context.Background()); err != nil {
-		panic(err)
-	}
-	_, key, _ := svc.CreateApp(context.Background(), "example")
-	srv := httptest.NewServer(httpapi.NewHandler(log, svc, nil))
-	return srv.URL, key.Reveal(), func() { srv.Close(); db.Close(); os.RemoveAll(dir) }
+	s, stop := testenv.StartExample()
+	return s.URL, s.APIKey, stop
 }
 
 func ExampleClient_Login() {

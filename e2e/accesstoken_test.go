@@ -9,12 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/client"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // startBackend builds and starts examples/backend against the server.
@@ -61,18 +61,6 @@ func fetchToken(ctx context.Context, backend, path, user, field string) (string,
 	return out[field], nil
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestAccessTokenLoginEndToEnd: the example backend signs a token, the Go
 // SDK logs in with it, renews through the access-token handler (with an
 // injected clock), and secure-logs-out; the revoked token is then refused.
@@ -94,7 +82,7 @@ func TestAccessTokenLoginEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Now()}
+	clock := testenv.NewClock(time.Now())
 	c, err := client.New(client.Config{APIKey: apiKey, Endpoint: client.Endpoint{HTTP: s.URL}, Now: clock.Now, CheckInterval: -1})
 	if err != nil {
 		t.Fatal(err)

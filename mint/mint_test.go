@@ -5,12 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,37 +15,32 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/mint"
 )
 
-// gatehouseServer runs a real Gatehouse in-process with one app, a server
-// key, and returns what a backend is configured with.
+// gatehouseServer is a real Gatehouse in-process with one app in secure
+// mode and a server key: what a backend is configured with.
 type gatehouseServer struct {
 	URL, AppID, ServerKey string
 	svc                   *session.Service
 	stop                  func()
 }
 
+// startGatehouse starts one; tb may be nil (Example functions).
 func startGatehouse(tb testing.TB) *gatehouseServer {
-	dir, _ := os.MkdirTemp("", "mint")
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "g.db"))
-	if err != nil {
-		tb.Fatal(err)
+	var s *testenv.Server
+	stop := func() {}
+	if tb != nil {
+		s = testenv.Start(tb, testenv.Options{})
+	} else {
+		s, stop = testenv.StartExample()
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := session.New(db, log, session.Config{SealKey: []byte("0123456789abcdef0123456789abcdef")})
-	if err := svc.Load(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	a, _, _ := svc.CreateApp(context.Background(), "mint")
 	on := true
-	svc.UpdateApp(context.Background(), a.ID, session.AppUpdate{SecureMode: &on})
-	_, sk, _ := svc.CreateKey(context.Background(), a.ID, gatehouse.ServerKey, "backend")
-	srv := httptest.NewServer(httpapi.NewHandler(log, svc, nil))
-	return &gatehouseServer{URL: srv.URL, AppID: a.ID, ServerKey: sk.Reveal(), svc: svc, stop: func() { srv.Close(); db.Close(); os.RemoveAll(dir) }}
+	s.Svc.UpdateApp(context.Background(), s.App.ID, session.AppUpdate{SecureMode: &on})
+	_, sk, _ := s.Svc.CreateKey(context.Background(), s.App.ID, gatehouse.ServerKey, "backend")
+	return &gatehouseServer{URL: s.URL, AppID: s.App.ID, ServerKey: sk.Reveal(), svc: s.Svc, stop: stop}
 }
 
 func (g *gatehouseServer) validate(t *testing.T, tok string) int {

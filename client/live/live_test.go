@@ -3,10 +3,7 @@ package live_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,10 +12,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/client"
 	"github.com/gatehouse-auth/gatehouse/client/live"
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
-	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 type env struct {
@@ -26,36 +21,13 @@ type env struct {
 	svc    *session.Service
 	appID  string
 	apiKey string
-	url    string // http://host:port of the server (or of the proxy)
+	url    string // http://host:port of the server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := session.New(db, log, session.Config{})
-	if err := svc.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b, err := realtime.New(log, realtime.Config{AllowedOrigins: []string{"*"}}, func(tok string) (realtime.Identity, error) {
-		p, err := svc.Authenticate(context.Background(), tok)
-		return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.SetPublisher(b)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { b.Run(ctx); close(done) }()
-	srv := httptest.NewServer(httpapi.NewHandler(log, svc, b))
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	a, key, _ := svc.CreateApp(context.Background(), "live")
-	return &env{t: t, svc: svc, appID: a.ID, apiKey: key.Reveal(), url: srv.URL}
+	g := testenv.Start(t, testenv.Options{Realtime: true})
+	return &env{t: t, svc: g.Svc, appID: g.App.ID, apiKey: g.APIKey, url: g.URL}
 }
 
 // liveClient logs a user in with realtime on and waits for the connection.

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // customerSign signs claims as a customer's backend would.
@@ -293,7 +295,7 @@ func TestCustomerTokenJWKS(t *testing.T) {
 
 func TestJWKSPrivateURLRefusedAtRegistration(t *testing.T) {
 	e := &env{strictJWKS: true}
-	e.t, e.clock, e.logs, e.dbPath = t, &clock{t: time.Now()}, &syncBuffer{}, t.TempDir()+"/g.db"
+	e.t, e.clock, e.logs, e.dbPath = t, testenv.NewClock(time.Now()), &syncBuffer{}, t.TempDir()+"/g.db"
 	e.start()
 	t.Cleanup(e.stop)
 	a := e.newApp()

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/jwks"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -28,19 +29,6 @@ const adminToken = "test-admin-token-0123456789"
 // logLevel is Debug in tests (every request is logged, so log checks see
 // everything) and raised by benchmarks.
 var logLevel = slog.LevelDebug
-
-// clock is a settable clock for the service.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer collects logs from concurrent handlers.
 type syncBuffer struct {
@@ -56,13 +44,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testSealKey seals HMAC secrets in tests.
-var testSealKey = []byte("0123456789abcdef0123456789abcdef")
+var testSealKey = testenv.SealKey
 
 type env struct {
 	strictJWKS bool // refuse private JWKS URLs, as in production
 	t          testing.TB
 	srv        *httptest.Server
-	clock      *clock
+	clock      *testenv.Clock
 	logs       *syncBuffer
 	dbPath     string
 	db         *sqlite.DB
@@ -71,7 +59,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Now().UTC()}, logs: &syncBuffer{}, dbPath: filepath.Join(t.TempDir(), "gatehouse.db")}
+	e := &env{t: t, clock: testenv.NewClock(time.Now().UTC()), logs: &syncBuffer{}, dbPath: filepath.Join(t.TempDir(), "gatehouse.db")}
 	e.start()
 	t.Cleanup(e.stop)
 	return e

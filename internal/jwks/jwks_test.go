@@ -17,19 +17,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/internal/jwks"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func jwksDoc(t *testing.T, kids ...string) []byte {
 	var set jose.JSONWebKeySet
@@ -91,7 +80,7 @@ func kids(t *testing.T, f *jwks.Fetcher, url string, refresh bool) (string, erro
 }
 
 func TestRotationAndRateLimit(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testenv.NewClock(time.Now())
 	p := newIdP(t, jwksDoc(t, "k1"))
 	f := jwks.New(jwks.Options{AllowPrivate: true, Now: clk.Now})
 	if got, err := kids(t, f, p.srv.URL, false); err != nil || got != "k1" {
@@ -116,7 +105,7 @@ func TestRotationAndRateLimit(t *testing.T) {
 }
 
 func TestOutagesKeepCachedKeys(t *testing.T) {
-	clk := &clock{t: time.Now()}
+	clk := testenv.NewClock(time.Now())
 	p := newIdP(t, jwksDoc(t, "k1"))
 	f := jwks.New(jwks.Options{AllowPrivate: true, Now: clk.Now, Timeout: 200 * time.Millisecond})
 	if _, err := kids(t, f, p.srv.URL, false); err != nil {

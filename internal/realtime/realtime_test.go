@@ -3,36 +3,18 @@ package realtime_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/mint"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	t      testing.TB
@@ -41,50 +23,13 @@ type env struct {
 	url    string
 	appID  string
 	key    string
-	clock  *clock
+	clock  *testenv.Clock
 }
 
-func newEnv(t testing.TB, origins ...string) *env { return newEnvWith(t, nil, origins...) }
-
-// newEnvSealed can register HMAC verification keys.
-func newEnvSealed(t testing.TB) *env {
-	return newEnvWith(t, []byte("0123456789abcdef0123456789abcdef"))
-}
-
-func newEnvWith(t testing.TB, sealKey []byte, origins ...string) *env {
+func newEnv(t testing.TB, origins ...string) *env {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clk := &clock{t: time.Now().UTC()}
-	svc := session.New(db, log, session.Config{Now: clk.Now, SealKey: sealKey})
-	if err := svc.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if len(origins) == 0 {
-		origins = []string{"*"}
-	}
-	b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins}, func(tok string) (realtime.Identity, error) {
-		p, err := svc.Authenticate(context.Background(), tok)
-		return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.SetPublisher(b)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { b.Run(ctx); close(done) }()
-	srv := httptest.NewServer(httpapi.NewHandler(log, svc, b))
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	a, key, err := svc.CreateApp(context.Background(), "rt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, svc: svc, broker: b, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/mqtt", appID: a.ID, key: key.Reveal(), clock: clk}
+	g := testenv.Start(t, testenv.Options{Realtime: true, AllowedOrigins: origins})
+	return &env{t: t, svc: g.Svc, broker: g.Broker, url: g.MQTT, appID: g.App.ID, key: g.APIKey, clock: g.Clock}
 }
 
 type user struct {
@@ -322,7 +267,7 @@ func TestOriginAllowlist(t *testing.T) {
 // is accepted as the MQTT password, and its secure logout closes the
 // connection like a Gatehouse token's.
 func TestCustomerTokenAsMQTTPassword(t *testing.T) {
-	e := newEnvSealed(t)
+	e := newEnv(t)
 	secret := []byte("6b1f9e3a07c5d28f4e1a9c6b30d7f25e8a4c1f9b6e03d7a2c5f8e1b4a9d60c37")
 	k, err := e.svc.AddVerificationKey(context.Background(), e.appID, session.VerificationKeyInput{Alg: "HS256", Secret: secret})
 	if err != nil {

@@ -12,21 +12,18 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.t }
-
-func newClocked(t *testing.T) (*session.Service, *sqlite.DB, *fakeClock) {
+func newClocked(t *testing.T) (*session.Service, *sqlite.DB, *testenv.Clock) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &fakeClock{t: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	c := testenv.NewClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	svc := session.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), session.Config{Now: c.Now})
 	if err := svc.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -47,7 +44,7 @@ func TestStoredExpiryCoversEveryToken(t *testing.T) {
 	req := &wire.LoginRequest{UserID: "alice", DeviceID: "d1", DeviceInfo: gatehouse.DeviceInfo{Kind: "web"}}
 	var sid string
 	for _, step := range []time.Duration{0, time.Minute, time.Hour, 23 * time.Hour, 2 * time.Hour, 72 * time.Hour} {
-		clock.t = clock.t.Add(step)
+		clock.Advance(step)
 		r, err := svc.Login(ctx, key, req)
 		if err != nil {
 			t.Fatal(err)
