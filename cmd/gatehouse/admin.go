@@ -80,6 +80,7 @@ type cliFlags struct {
 	accessTTL, authTTL, name string
 	alg, secretFile, pubFile string
 	jwksURL                  string
+	emergency                bool
 }
 
 // parseInterleaved parses flags that may come before, between or after the
@@ -116,6 +117,7 @@ func newAdminFlagSet(f *cliFlags, getenv func(string) string, stderr io.Writer) 
 	fs.StringVar(&f.secretFile, "secret-file", "", "`FILE` holding an HMAC secret")
 	fs.StringVar(&f.pubFile, "public-key-file", "", "`FILE` holding a public key (PEM or JWK)")
 	fs.StringVar(&f.jwksURL, "jwks-url", "", "`URL` of a JWK Set")
+	fs.BoolVar(&f.emergency, "emergency", false, "signing-key rotate: drop the old keys, so every token issued before is refused")
 	return fs
 }
 
@@ -179,6 +181,14 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 				return errors.New("app set: nothing to change (use --access-token-ttl, --auth-token-ttl or --name)")
 			}
 			out, raw, err = c.do(ctx, "PATCH", "/admin/v1/apps/"+esc(pos[0]), body, nil)
+		}
+	case "signing-key list":
+		if err = need(0, ""); err == nil {
+			out, raw, err = c.do(ctx, "GET", "/admin/v1/signing-keys", nil, nil)
+		}
+	case "signing-key rotate":
+		if err = need(0, "[--emergency]"); err == nil {
+			out, raw, err = c.do(ctx, "POST", "/admin/v1/signing-keys/rotate", map[string]bool{"emergency": f.emergency}, nil)
 		}
 	case "app access-token-key":
 		if len(pos) == 0 {

@@ -41,6 +41,8 @@ Administration (over the admin API; --server URL, --admin-token TOKEN, --json):
   session list APP_ID USER_ID
   session revoke APP_ID SESSION_ID | session revoke-all APP_ID USER_ID
   auth-token USER_ID --server-key KEY mint a secure-mode auth token
+  signing-key list | signing-key rotate [--emergency]
+                                      rotate the key that signs access tokens
 
 Environment: GATEHOUSE_ADDR, GATEHOUSE_DATA, GATEHOUSE_ADMIN_TOKEN,
 GATEHOUSE_SERVER (default http://127.0.0.1:8080), GATEHOUSE_LOG_FORMAT
@@ -60,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "app", "api-key", "server-key", "user", "session", "auth-token":
+	case "app", "api-key", "server-key", "user", "session", "auth-token", "signing-key":
 		return admin(ctx, args, getenv, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)

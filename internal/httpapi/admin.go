@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/token"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -423,4 +424,49 @@ func (h *handler) removeVerificationKey(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+}
+
+type signingKeyJSON struct {
+	KeyID     string `json:"kid"`
+	Active    bool   `json:"active"`
+	CreatedAt string `json:"createdAt"`
+	RetiredAt string `json:"retiredAt,omitempty"`
+}
+
+func newSigningKeyJSON(k token.SigningKey) signingKeyJSON {
+	j := signingKeyJSON{KeyID: k.ID, Active: k.RetiredAt.IsZero(), CreatedAt: wire.Time(k.CreatedAt)}
+	if !k.RetiredAt.IsZero() {
+		j.RetiredAt = wire.Time(k.RetiredAt)
+	}
+	return j
+}
+
+func (h *handler) listSigningKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := h.sessions.SigningKeys(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([]signingKeyJSON, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, newSigningKeyJSON(k))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+// rotateSigningKey serves POST /admin/v1/signing-keys/rotate
+// {"emergency": bool}.
+func (h *handler) rotateSigningKey(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Emergency bool `json:"emergency"`
+	}
+	if !decode(w, r, &req, true) {
+		return
+	}
+	k, err := h.sessions.RotateSigningKey(r.Context(), req.Emergency)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"key": newSigningKeyJSON(k), "emergency": req.Emergency})
 }

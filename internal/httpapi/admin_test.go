@@ -1,6 +1,9 @@
 package httpapi_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestSocialPlusBanForm: POST /api/v2/users/ban and /unban, the social.plus
 // admin form, with the admin token as Bearer or x-admin-token.
@@ -30,4 +33,46 @@ func TestSocialPlusBanForm(t *testing.T) {
 		t.Fatalf("unban with X-API-Key: %d %s", r.status, r.body)
 	}
 	_ = b
+}
+
+// TestSigningKeyRotation: graceful rotation keeps old tokens valid until
+// their expiry and signs new ones with the new key; emergency rotation
+// kills every earlier token at once. Both survive a restart.
+func TestSigningKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	a := e.newApp()
+	old := e.login(a, "kay", "d1")
+	r := e.admin("POST", "/signing-keys/rotate", nil)
+	var rot struct{ Key struct{ Kid string } }
+	r.json(t, &rot)
+	if r.status != 200 || rot.Key.Kid == "" {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	fresh := e.login(a, "kay", "d2")
+	hdr, _ := segs(fresh.AccessToken)
+	if hdr["kid"] != rot.Key.Kid {
+		t.Fatalf("new token signed by %v, want the new key %s", hdr["kid"], rot.Key.Kid)
+	}
+	e.wantValid(old.AccessToken)
+	jwks := e.do("GET", "/.well-known/jwks.json", nil)
+	if n := strings.Count(string(jwks.body), `"kid"`); n != 2 {
+		t.Fatalf("JWKS after graceful rotation has %d keys: %s", n, jwks.body)
+	}
+	e.restart()
+	e.wantValid(old.AccessToken)
+	e.wantValid(fresh.AccessToken)
+
+	r = e.admin("POST", "/signing-keys/rotate", map[string]bool{"emergency": true})
+	if r.status != 200 {
+		t.Fatalf("emergency rotate: %d %s", r.status, r.body)
+	}
+	e.validate(old.AccessToken).wantError(t, 401, 400100)
+	e.validate(fresh.AccessToken).wantError(t, 401, 400100)
+	e.restart()
+	e.validate(fresh.AccessToken).wantError(t, 401, 400100)
+	e.wantValid(e.login(a, "kay", "d3").AccessToken)
+	list := e.admin("GET", "/signing-keys", nil)
+	if strings.Count(string(list.body), `"kid"`) != 1 {
+		t.Fatalf("keys after emergency rotation: %s", list.body)
+	}
 }

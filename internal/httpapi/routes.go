@@ -81,6 +81,8 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime) 
 	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", h.revokeAllSessions)
 	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", h.revokeSession)
 	admin.HandleFunc("GET /admin/v1/metrics", h.metrics)
+	admin.HandleFunc("GET /admin/v1/signing-keys", h.listSigningKeys)
+	admin.HandleFunc("POST /admin/v1/signing-keys/rotate", h.rotateSigningKey)
 	admin.HandleFunc("/admin/", h.notFound)
 	mux.Handle("/admin/", h.requireAdmin(admin))
 

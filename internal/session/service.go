@@ -395,3 +395,41 @@ func sessionIDs(list []gatehouse.Session) []string {
 	}
 	return ids
 }
+
+// SigningKeys lists the key ring (without private parts).
+func (s *Service) SigningKeys(ctx context.Context) ([]token.SigningKey, error) {
+	keys, err := s.store.SigningKeys(ctx)
+	for i := range keys {
+		keys[i].Seed = nil
+	}
+	return keys, storeErr(err, "signing key")
+}
+
+// RotateSigningKey puts a new signing key in service. Graceful rotation
+// keeps the old keys verifying, so tokens they signed live until their
+// own expiry; emergency rotation deletes them, so every token issued
+// before is refused at once (everyone must log in again).
+func (s *Service) RotateSigningKey(ctx context.Context, emergency bool) (token.SigningKey, error) {
+	k, err := token.NewSigningKey(s.now())
+	if err != nil {
+		return k, gatehouse.Wrap(gatehouse.Internal, err, "could not generate a key")
+	}
+	if err := s.store.RotateSigningKey(ctx, k, emergency); err != nil {
+		return k, storeErr(err, "signing key")
+	}
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return k, storeErr(err, "signing key")
+	}
+	ring, err := token.NewRing(keys)
+	if err != nil {
+		return k, gatehouse.Wrap(gatehouse.Internal, err, "could not build the key ring")
+	}
+	s.ring.Store(ring)
+	if emergency {
+		s.verifier.Cache.Purge()
+	}
+	s.log.Warn("signing key rotated", "kid", k.ID, "emergency", emergency)
+	k.Seed = nil
+	return k, nil
+}

@@ -111,6 +111,10 @@ type Store interface {
 	SigningKeys(ctx context.Context) ([]token.SigningKey, error)
 	// AddSigningKey stores a new signing key.
 	AddSigningKey(ctx context.Context, k token.SigningKey) error
+	// RotateSigningKey, in one transaction, marks every active signing key
+	// retired at k.CreatedAt and stores k. If dropOld is true the other keys
+	// are deleted instead, so nothing they signed verifies any more.
+	RotateSigningKey(ctx context.Context, k token.SigningKey, dropOld bool) error
 
 	// Secret returns a server-wide secret by name. Returns ErrNotFound.
 	Secret(ctx context.Context, name string) ([]byte, error)

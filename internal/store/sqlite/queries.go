@@ -401,6 +401,25 @@ func (db *DB) AddSigningKey(ctx context.Context, k token.SigningKey) error {
 	})
 }
 
+func (db *DB) RotateSigningKey(ctx context.Context, k token.SigningKey, dropOld bool) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		var err error
+		if dropOld {
+			_, err = db.txExec(ctx, tx, "DELETE FROM signing_keys")
+		} else {
+			_, err = db.txExec(ctx, tx, "UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0", ms(k.CreatedAt))
+		}
+		if err != nil {
+			return err
+		}
+		_, err = db.txExec(ctx, tx, "INSERT INTO signing_keys (id, seed, created_at, retired_at) VALUES (?, ?, ?, 0)", k.ID, k.Seed, ms(k.CreatedAt))
+		if isUnique(err) {
+			return fmt.Errorf("signing key %s: %w", k.ID, store.ErrConflict)
+		}
+		return err
+	})
+}
+
 func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
 	var v []byte
 	err := db.readRow(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TimezoneRoundTrip", testTimezone},
 		{"SigningKeysAndSecrets", testKeysAndSecrets},
 		{"VerificationKeys", testVerificationKeys},
+		{"RotateSigningKey", testRotateSigningKey},
 		{"RevokedTokens", testRevokedTokens},
 		{"GetOrCreateUser", testGetOrCreateUser},
 	}
@@ -504,5 +505,27 @@ func testGetOrCreateUser(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetOrCreateUser(ctx, gatehouse.User{ID: "u3", AppID: "nope", UserID: "x", CreatedAt: t0, UpdatedAt: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown app: %v", err)
+	}
+}
+
+func testRotateSigningKey(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	k1, _ := token.NewSigningKey(t0)
+	s.AddSigningKey(ctx, k1)
+	k2, _ := token.NewSigningKey(t0.Add(time.Hour))
+	if err := s.RotateSigningKey(ctx, k2, false); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := s.SigningKeys(ctx)
+	if len(keys) != 2 || !keys[0].RetiredAt.Equal(t0.Add(time.Hour)) || !keys[1].RetiredAt.IsZero() || keys[1].ID != k2.ID {
+		t.Fatalf("after graceful rotation: %+v", keys)
+	}
+	k3, _ := token.NewSigningKey(t0.Add(2 * time.Hour))
+	if err := s.RotateSigningKey(ctx, k3, true); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ = s.SigningKeys(ctx)
+	if len(keys) != 1 || keys[0].ID != k3.ID {
+		t.Fatalf("after emergency rotation: %+v", keys)
 	}
 }
