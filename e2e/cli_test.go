@@ -58,6 +58,13 @@ func TestCLIWalkthrough(t *testing.T) {
 	wantErrorBody(t, st, body, 403, 400312)
 	s.cliJSON("user", "unban", appID, "alice")
 	s.cliJSON("user", "delete", appID, "alice")
+	rot := s.cliJSON("signing-key", "rotate")
+	if kid, _ := rot["key"].(map[string]any)["kid"].(string); kid == "" {
+		t.Fatalf("signing-key rotate = %v", rot)
+	}
+	if keys, _ := s.cliJSON("signing-key", "list")["keys"].([]any); len(keys) != 2 {
+		t.Fatalf("signing-key list after a graceful rotation: %v", keys)
+	}
 	// Human output works too and never prints the admin token.
 	out := s.cli("app", "list")
 	if !strings.Contains(out, appID) || strings.Contains(out, adminToken) {
