@@ -204,3 +204,23 @@ func FuzzAuthTokenCheck(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyCustomer: arbitrary customer tokens never panic and never
+// verify without the key.
+func FuzzVerifyCustomer(f *testing.F) {
+	key, err := HMACKey("vk_1", "HS256", []byte("7f3a9c2e5b8d1f4a6c0e9b2d5f8a1c4e7b0d3f6a9c2e5b8d1f4a7c0e3b6d9f2a"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"", "a.b.c", "eyJhbGciOiJub25lIn0.eyJ1c2VyIjp7InB1YmxpY1VzZXJJZCI6InUifSwiZXhwIjo5OTk5OTk5OTk5fQ.",
+		"eyJhbGciOiJIUzI1NiIsImtpZCI6InZrXzEifQ.eyJleHAiOjF9.AAAA", strings.Repeat(".", 100)} {
+		f.Add(s)
+	}
+	want := CustomerExpectations{Now: t0, MaxTTL: 24 * time.Hour}
+	f.Fuzz(func(t *testing.T, s string) {
+		if c, err := VerifyCustomer(s, []CustomerKey{key}, want); err == nil {
+			t.Fatalf("accepted %q as %+v", s, c)
+		}
+		PeekNetwork(s)
+	})
+}
