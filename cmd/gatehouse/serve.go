@@ -52,7 +52,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer db.Close()
 
-	sealKey, err := loadSealKey(cfg)
+	sealKey, err := loadSealKey(cfg, stdout)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig,
 // loadSealKey reads the key that seals customers' HMAC secrets: from
 // --seal-key-file, else <data>/seal-key, generated (mode 0600) on first
 // start. Keep a copy: without it registered HMAC keys cannot be read.
-func loadSealKey(cfg serveConfig) ([]byte, error) {
+func loadSealKey(cfg serveConfig, stdout io.Writer) ([]byte, error) {
 	path := cfg.SealKeyFile
 	if path == "" {
 		path = filepath.Join(cfg.Data, "seal-key")
@@ -169,6 +169,7 @@ func loadSealKey(cfg serveConfig) ([]byte, error) {
 			if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
 				return nil, fmt.Errorf("write seal key: %w", err)
 			}
+			fmt.Fprintf(stdout, "generated a seal key in %s (mode 0600): back it up with the database\n", path)
 		}
 	}
 	b, err := os.ReadFile(path)
