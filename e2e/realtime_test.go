@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 // liveSDK is an official-SDK process with realtime enabled (realtime.js).
 type liveSDK struct {
+	logs   *bytes.Buffer // the server's log, shown when a wait fails
 	t      *testing.T
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -41,7 +43,7 @@ func startLiveSDK(t *testing.T, s *server, apiKey, userID string) *liveSDK {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	l := &liveSDK{t: t, cmd: cmd, stdin: stdin, events: make(chan liveEvent, 100)}
+	l := &liveSDK{t: t, cmd: cmd, stdin: stdin, events: make(chan liveEvent, 100), logs: s.logs}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -82,6 +84,9 @@ func (l *liveSDK) next(kind string, timeout time.Duration) liveEvent {
 				return e
 			}
 		case <-deadline:
+			if l.logs != nil {
+				l.t.Logf("server log:\n%s", l.logs)
+			}
 			l.t.Fatalf("no %q event from the SDK within %s", kind, timeout)
 		}
 	}

@@ -44,6 +44,12 @@ type Config struct {
 	// (non-browser clients) are always allowed: the MQTT password, not a
 	// cookie, authenticates them.
 	AllowedOrigins []string
+	// CloseGrace is how long a banned or deleted user's connection stays
+	// open after its event was written, so the client reads the event
+	// before the close (mqtt.js drops data still queued when the socket
+	// closes); the SDKs disconnect by themselves on the event. 1 s when
+	// zero.
+	CloseGrace time.Duration
 }
 
 // Broker is the embedded MQTT broker.
@@ -54,6 +60,7 @@ type Broker struct {
 	ln      *wsListener
 	origins map[string]bool
 	anyOrig bool
+	grace   time.Duration
 
 	mu    sync.Mutex
 	stats []time.Duration // ban: commit to event written, for Stats
@@ -61,7 +68,10 @@ type Broker struct {
 
 // New returns a broker. Call Run to start it and mount Handler at /mqtt.
 func New(log *slog.Logger, cfg Config, auth AuthFunc) (*Broker, error) {
-	b := &Broker{log: log, origins: map[string]bool{}}
+	b := &Broker{log: log, origins: map[string]bool{}, grace: cfg.CloseGrace}
+	if b.grace <= 0 {
+		b.grace = time.Second
+	}
 	for _, o := range cfg.AllowedOrigins {
 		if o == "*" {
 			b.anyOrig = true

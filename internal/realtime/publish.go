@@ -66,11 +66,12 @@ func (b *Broker) SessionsRevoked(appID string, sessionIDs []string) {
 }
 
 // deliverAndClose writes a PUBLISH directly to each of the user's own
-// connections — synchronously, so it is on the wire before the close — and
-// then closes them. It is written even if the client's SUBSCRIBE for the
-// topic has not been processed yet (an SDK that has just connected): the
-// topic is the client's own, and mqtt.js hands every PUBLISH it receives to
-// the SDK.
+// connections, synchronously, and closes them after the grace period (the
+// SDKs close them sooner themselves, on the event). The event is written
+// even if the client's SUBSCRIBE for the topic has not been processed yet
+// (an SDK that has just connected): the topic is the client's own, and
+// mqtt.js hands every PUBLISH it receives to the SDK. The user's token is
+// refused from the start, so the connection cannot be re-established.
 func (b *Broker) deliverAndClose(clients []*mqtt.Client, topic string, payload []byte, cause error) {
 	for _, cl := range clients {
 		pk := packets.Packet{
@@ -81,6 +82,6 @@ func (b *Broker) deliverAndClose(clients []*mqtt.Client, topic string, payload [
 		if err := cl.WritePacket(pk); err != nil {
 			b.log.Debug("write event", "err", err)
 		}
-		cl.Stop(cause)
+		time.AfterFunc(b.grace, func() { cl.Stop(cause) })
 	}
 }

@@ -131,7 +131,8 @@ func start(dir string, opts Options) (*Server, func(), error) {
 		if len(origins) == 0 {
 			origins = []string{"*"}
 		}
-		b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins}, func(tok string) (realtime.Identity, error) {
+		// A short grace keeps tests that wait for the server's close quick.
+		b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins, CloseGrace: 50 * time.Millisecond}, func(tok string) (realtime.Identity, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			p, err := svc.Authenticate(ctx, tok)
