@@ -5,9 +5,10 @@
 //
 //	go run ./examples/sessionstates -endpoint URL -api-key KEY -user ID [-auth-token T] [-display NAME]
 //
-// It checks its token with the server every -poll, so a revocation or a ban
-// made meanwhile (gatehouse session revoke-all, gatehouse user ban) shows up
-// as state=terminated.
+// With -realtime (the default) it keeps the MQTT connection the social.plus
+// SDKs keep, so a ban or deletion (gatehouse user ban|delete) ends the
+// session at once; it also checks its token every -poll, so a revocation
+// (gatehouse session revoke-all) shows up as state=terminated.
 package main
 
 import (
@@ -16,11 +17,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/client"
+	"github.com/gatehouse-auth/gatehouse/client/live"
 )
 
 func main() {
@@ -30,6 +33,7 @@ func main() {
 	authToken := flag.String("auth-token", "", "secure-mode auth `TOKEN`")
 	display := flag.String("display", "", "display `NAME`")
 	poll := flag.Duration("poll", 5*time.Second, "how often to check the token with the server")
+	rt := flag.Bool("realtime", true, "keep the realtime (MQTT over WebSocket) connection")
 	flag.Parse()
 	if *apiKey == "" || *user == "" {
 		flag.Usage()
@@ -37,14 +41,20 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *endpoint, *apiKey, *user, *authToken, *display, *poll); err != nil {
+	if err := run(ctx, *endpoint, *apiKey, *user, *authToken, *display, *poll, *rt); err != nil {
 		fmt.Fprintln(os.Stderr, "sessionstates:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, endpoint, apiKey, user, authToken, display string, poll time.Duration) error {
-	c, err := client.New(client.Config{APIKey: apiKey, Endpoint: client.Endpoint{HTTP: endpoint}})
+func run(ctx context.Context, endpoint, apiKey, user, authToken, display string, poll time.Duration, rt bool) error {
+	cfg := client.Config{APIKey: apiKey, Endpoint: client.Endpoint{HTTP: endpoint}}
+	if rt {
+		// Gatehouse serves MQTT on its HTTP port, at /mqtt.
+		cfg.Endpoint.MQTT = strings.Replace(strings.Replace(strings.TrimRight(endpoint, "/"), "https://", "wss://", 1), "http://", "ws://", 1) + "/mqtt"
+		cfg.Realtime = live.New(live.Options{})
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
