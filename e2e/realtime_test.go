@@ -148,9 +148,10 @@ func testRealtimeEnd(t *testing.T, verb string) {
 	t.Logf("%s: the SDK reported terminated %s after the CLI was started", verb, elapsed)
 	_ = term
 
+	// Refused with CONNACK 2, the one code after which mqtt.js stops retrying.
 	alice.send("reconnect")
-	if e := alice.next("reconnect", 10*time.Second); !e.Refused {
-		t.Fatalf("reconnect with the %s user's token was accepted", verb)
+	if e := alice.next("reconnect", 10*time.Second); !e.Refused || e.Code != 2 {
+		t.Fatalf("reconnect with the %s user's token: %+v, want refused with code 2", verb, e)
 	}
 
 	bob.send("status")

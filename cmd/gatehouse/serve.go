@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.Load(ctx); err != nil {
 		return err
 	}
-	broker, err := realtime.New(log.With("component", "realtime"), realtime.Config{AllowedOrigins: cfg.AllowedOrigins},
+	broker, err := realtime.New(log.With("component", "realtime"), realtime.Config{AllowedOrigins: cfg.AllowedOrigins, Ended: session.Ended},
 		func(tok string) (realtime.Identity, error) {
 			// mochi hooks get no context: bound the check (a customer token
 			// may need its JWKS fetched).

@@ -44,6 +44,12 @@ type Config struct {
 	// (non-browser clients) are always allowed: the MQTT password, not a
 	// cookie, authenticates them.
 	AllowedOrigins []string
+	// Ended classifies an AuthFunc error: true when the token will never
+	// work again (revoked, user banned or deleted). Those CONNECTs are
+	// refused with return code 2 (identifier rejected), the one refusal
+	// after which mqtt.js stops reconnecting; others get 5 (not
+	// authorized), after which it retries and may bring a renewed token.
+	Ended func(error) bool
 	// CloseGrace is how long a banned or deleted user's connection stays
 	// open after its event was written, so the client reads the event
 	// before the close (mqtt.js drops data still queued when the socket
@@ -82,7 +88,7 @@ func New(log *slog.Logger, cfg Config, auth AuthFunc) (*Broker, error) {
 		InlineClient: true,
 		Logger:       log.With("component", "mqtt"),
 	})
-	b.hook = &hook{auth: auth, log: log, clients: map[*mqtt.Client]Identity{}}
+	b.hook = &hook{auth: auth, ended: cfg.Ended, srv: b.srv, log: log, clients: map[*mqtt.Client]Identity{}, pending: map[*mqtt.Client]pendingAuth{}}
 	if err := b.srv.AddHook(b.hook, nil); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,13 @@ var (
 	errUserGone     = gatehouse.Errorf(gatehouse.Unauthenticated, "User has been deleted")
 )
 
+// Ended reports whether an authentication error means the token will never
+// work again — revoked, or its user banned or deleted — as opposed to a
+// token that is malformed, forged or merely expired.
+func Ended(err error) bool {
+	return errors.Is(err, errTokenRevoked) || errors.Is(err, errUserGone) || errors.Is(err, errUserBanned)
+}
+
 // Authenticate verifies an access token: signature, type, claims, expiry,
 // then the in-memory revocation state. A Gatehouse token needs no I/O. A
 // token that is not Gatehouse's is tried as a customer-signed token of the

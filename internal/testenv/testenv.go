@@ -132,7 +132,7 @@ func start(dir string, opts Options) (*Server, func(), error) {
 			origins = []string{"*"}
 		}
 		// A short grace keeps tests that wait for the server's close quick.
-		b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins, CloseGrace: 50 * time.Millisecond}, func(tok string) (realtime.Identity, error) {
+		b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins, CloseGrace: 50 * time.Millisecond, Ended: session.Ended}, func(tok string) (realtime.Identity, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			p, err := svc.Authenticate(ctx, tok)
