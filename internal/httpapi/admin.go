@@ -141,15 +141,20 @@ func (h *handler) createApp(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) listApps(w http.ResponseWriter, r *http.Request) {
 	apps, err := h.sessions.Apps(r.Context())
+	writeList(h, w, r, "apps", apps, err, newAppJSON)
+}
+
+// writeList answers {field: [conv(item)…]}, or the error.
+func writeList[T, J any](h *handler, w http.ResponseWriter, r *http.Request, field string, items []T, err error, conv func(T) J) {
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	out := make([]appJSON, 0, len(apps))
-	for _, a := range apps {
-		out = append(out, newAppJSON(a))
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, conv(it))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"apps": out})
+	writeJSON(w, http.StatusOK, map[string]any{field: out})
 }
 
 func (h *handler) getApp(w http.ResponseWriter, r *http.Request) {
@@ -238,15 +243,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) {
 func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
 	kind, _ := keyKind(r)
 	keys, err := h.sessions.Keys(r.Context(), r.PathValue("appId"), kind)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out := make([]keyJSON, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, newKeyJSON(k))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	writeList(h, w, r, "keys", keys, err, newKeyJSON)
 }
 
 func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) {
@@ -407,15 +404,7 @@ func (h *handler) addVerificationKey(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) listVerificationKeys(w http.ResponseWriter, r *http.Request) {
 	keys, err := h.sessions.VerificationKeys(r.Context(), r.PathValue("appId"))
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out := make([]verificationKeyJSON, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, newVerificationKeyJSON(k))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	writeList(h, w, r, "keys", keys, err, newVerificationKeyJSON)
 }
 
 func (h *handler) removeVerificationKey(w http.ResponseWriter, r *http.Request) {
@@ -443,15 +432,7 @@ func newSigningKeyJSON(k token.SigningKey) signingKeyJSON {
 
 func (h *handler) listSigningKeys(w http.ResponseWriter, r *http.Request) {
 	keys, err := h.sessions.SigningKeys(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out := make([]signingKeyJSON, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, newSigningKeyJSON(k))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	writeList(h, w, r, "keys", keys, err, newSigningKeyJSON)
 }
 
 // rotateSigningKey serves POST /admin/v1/signing-keys/rotate
