@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
 )
@@ -38,7 +39,7 @@ func (c *Client) startRealtimeLocked() {
 	c.stopRealtimeLocked()
 	s := c.sess
 	net := s.path
-	if i := indexUser(net); i >= 0 {
+	if i := strings.Index(net, "/user/"); i >= 0 {
 		net = net[:i]
 	}
 	sessGen := c.sessGen
@@ -66,14 +67,4 @@ func (c *Client) stopRealtimeLocked() {
 		c.rtStop = nil
 		go stop() // never block the client on the network
 	}
-}
-
-func indexUser(path string) int {
-	const sep = "/user/"
-	for i := 0; i+len(sep) <= len(path); i++ {
-		if path[i:i+len(sep)] == sep {
-			return i
-		}
-	}
-	return -1
 }

@@ -2,7 +2,6 @@ package token
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -43,7 +42,8 @@ type CustomerKey struct {
 	Key any // []byte for HMAC, else a public key
 }
 
-func allowedAlg(alg string) (jose.SignatureAlgorithm, bool) {
+// AllowedAlg reports whether alg is one of CustomerAlgs.
+func AllowedAlg(alg string) (jose.SignatureAlgorithm, bool) {
 	for _, a := range CustomerAlgs {
 		if string(a) == alg {
 			return a, true
@@ -68,7 +68,7 @@ func hmacSize(alg jose.SignatureAlgorithm) int {
 // as the hash output, and not a run of one repeated byte or another
 // low-entropy pattern.
 func HMACKey(id, alg string, secret []byte) (CustomerKey, error) {
-	a, ok := allowedAlg(alg)
+	a, ok := AllowedAlg(alg)
 	if !ok || hmacSize(a) == 0 {
 		return CustomerKey{}, fmt.Errorf("%q is not an HMAC algorithm (HS256, HS384, HS512)", alg)
 	}
@@ -107,7 +107,7 @@ func lowEntropy(b []byte) bool {
 // algorithm: an RSA key for RS256/PS256 (2048 bits or more), P-256 for
 // ES256, Ed25519 for EdDSA. Private keys are refused.
 func PublicKey(id, alg string, material []byte) (CustomerKey, error) {
-	a, ok := allowedAlg(alg)
+	a, ok := AllowedAlg(alg)
 	if !ok || hmacSize(a) != 0 {
 		return CustomerKey{}, fmt.Errorf("%q is not a public-key algorithm (RS256, PS256, ES256, EdDSA)", alg)
 	}
@@ -208,7 +208,7 @@ func KeysFromJWKS(id string, doc []byte) ([]CustomerKey, error) {
 				alg = string(jose.EdDSA)
 			}
 		}
-		a, ok := allowedAlg(alg)
+		a, ok := AllowedAlg(alg)
 		if !ok || hmacSize(a) != 0 || fits(a, jwk.Key) != nil {
 			continue
 		}
@@ -391,5 +391,3 @@ func numericDate(raw json.RawMessage) (int64, bool) {
 	}
 	return v, true
 }
-
-var _ crypto.PublicKey = ed25519.PublicKey(nil)

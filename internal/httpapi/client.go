@@ -3,8 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -148,19 +146,13 @@ func (h *handler) revokeAllForUser(w http.ResponseWriter, r *http.Request, userI
 }
 
 // getUser serves GET /api/v3/users/{userId} and /api/v3/users/me. The React
-// Native SDK does not URL-encode the id, so the raw path is decoded here
-// leniently.
+// Native SDK does not URL-encode the id; the TS SDK does. Both arrive right.
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.authenticate(w, r)
 	if !ok {
 		return
 	}
-	id := r.PathValue("userId")
-	if raw := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v3/users/"); raw != r.URL.EscapedPath() {
-		if dec, err := url.PathUnescape(raw); err == nil {
-			id = dec
-		}
-	}
+	id := r.PathValue("userId") // unescaped by the mux; raw ids arrive as they are
 	if id == "me" {
 		id = p.PublicUserID
 	}

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/jwks"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -230,8 +229,6 @@ func (e *env) wantValid(tok string) {
 		e.t.Fatalf("token refused: %d %s", r.status, r.body)
 	}
 }
-
-var _ = gatehouse.Invalid
 
 func readFile(t testing.TB, path string) string {
 	b, _ := os.ReadFile(path)

@@ -23,7 +23,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Identity is who an access token belongs to.
@@ -172,5 +171,3 @@ func (b *Broker) Stats() (n int, p50, p99 time.Duration) {
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return len(d), d[len(d)/2], d[len(d)*99/100]
 }
-
-var _ = packets.Publish

@@ -5,10 +5,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,10 +31,7 @@ type customerToken struct {
 	issuedAt, expiresAt           time.Time
 }
 
-func tokenHash(raw string) string {
-	d := sha256.Sum256([]byte(raw))
-	return hex.EncodeToString(d[:16])
-}
+func tokenHash(raw string) string { return hex.EncodeToString(digest(raw)[:16]) }
 
 // customerSessionID is the session id of a customer token, for revocation
 // and realtime: customer tokens have no session record.
@@ -135,7 +132,7 @@ func (s *Service) AddVerificationKey(ctx context.Context, appID string, in Verif
 		}
 		k.Kind, k.Material, ck = gatehouse.KeyPublic, in.PublicKey, &c
 	default:
-		if _, ok := algAllowed(in.Alg); !ok || strings.HasPrefix(in.Alg, "HS") {
+		if _, ok := token.AllowedAlg(in.Alg); !ok || strings.HasPrefix(in.Alg, "HS") {
 			return k, gatehouse.Errorf(gatehouse.Invalid, "a JWKS key needs a public-key algorithm (RS256, PS256, ES256, EdDSA)")
 		}
 		if s.fetcher == nil {
@@ -159,15 +156,6 @@ func (s *Service) AddVerificationKey(ctx context.Context, appID string, in Verif
 	s.log.Info("verification key added", "app_id", appID, "key_id", k.ID, "alg", k.Alg, "kind", string(k.Kind))
 	k.Material = nil
 	return k, nil
-}
-
-func algAllowed(alg string) (string, bool) {
-	for _, a := range token.CustomerAlgs {
-		if string(a) == alg {
-			return alg, true
-		}
-	}
-	return "", false
 }
 
 // VerificationKeys lists an app's keys, without their material.
@@ -263,7 +251,7 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	}
 	// The token must name its app in verified claims, not only in the
 	// unverified peek that chose the keys.
-	if claims.NetworkID != appID && !(claims.NetworkID == "" && contains(claims.Audience, appID)) {
+	if claims.NetworkID != appID && !(claims.NetworkID == "" && slices.Contains(claims.Audience, appID)) {
 		return nil, errTokenInvalid
 	}
 	if err := gatehouse.ValidateUserID(claims.PublicUserID); err != nil {
@@ -278,15 +266,6 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	s.ctokens.put(raw, ct)
 	s.mu.Unlock()
 	return ct, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // customerUser returns the user a customer token names, creating it on
