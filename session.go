@@ -7,12 +7,12 @@ import "time"
 // earlier tokens stay valid until their own expiry, as the social.plus SDKs
 // expect), a login by another user revokes it and starts a new one.
 type Session struct {
-	ID         string
-	AppID      string
-	UserID     string // internal user id
-	DeviceID   string
-	DeviceInfo DeviceInfo
-	CreatedAt  time.Time
+	ID             string
+	AppID          string
+	UserInternalID string // internal user id
+	DeviceID       string
+	DeviceInfo     DeviceInfo
+	CreatedAt      time.Time
 	// LastLoginAt is the issue time of the newest token of the session.
 	LastLoginAt time.Time
 	// ExpiresAt is the expiry of the newest token; revocation state is kept

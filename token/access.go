@@ -26,9 +26,9 @@ const MaxTokenLen = 8 << 10
 // and every byte here travels with every request, so they are left out
 // (the session record keeps the device info).
 type UserClaim struct {
-	UserID       string `json:"userId"`       // internal id (_id)
-	PublicUserID string `json:"publicUserId"` // the customer's userId
-	NetworkID    string `json:"networkId"`
+	UserInternalID string `json:"userId"`       // internal id (_id)
+	PublicUserID   string `json:"publicUserId"` // the customer's userId
+	NetworkID      string `json:"networkId"`
 }
 
 // AccessClaims is the payload of an access token.
@@ -121,7 +121,7 @@ func (r *Ring) Verify(raw string, want Expectations) (*AccessClaims, error) {
 
 func checkAccessClaims(c *AccessClaims, want Expectations) error {
 	if c.Issuer != want.Issuer || c.Audience == "" || c.Subject == "" || c.SessionID == "" ||
-		c.User.UserID != c.Subject || c.User.NetworkID != c.Audience || c.User.PublicUserID == "" {
+		c.User.UserInternalID != c.Subject || c.User.NetworkID != c.Audience || c.User.PublicUserID == "" {
 		return ErrClaims
 	}
 	if c.ExpiresAt <= 0 || c.IssuedAt <= 0 || c.IssuedAt > c.ExpiresAt {

@@ -15,7 +15,7 @@ func benchRing(b *testing.B) (*Ring, *AccessClaims) {
 		b.Fatal(err)
 	}
 	now := time.Now().Unix()
-	c := &AccessClaims{User: UserClaim{UserID: "6620f1d0a9b3d4e5f6a7b8ca", PublicUserID: "alice-42", NetworkID: "6620f1c2a9b3d4e5f6a7b8c9"},
+	c := &AccessClaims{User: UserClaim{UserInternalID: "6620f1d0a9b3d4e5f6a7b8ca", PublicUserID: "alice-42", NetworkID: "6620f1c2a9b3d4e5f6a7b8c9"},
 		Issuer: "gatehouse", Subject: "6620f1d0a9b3d4e5f6a7b8ca", Audience: "6620f1c2a9b3d4e5f6a7b8c9", SessionID: "s", ID: "j", IssuedAt: now, ExpiresAt: now + 3600}
 	return r, c
 }

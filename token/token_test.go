@@ -28,7 +28,7 @@ func testRing(t testing.TB, keys ...SigningKey) *Ring {
 
 func testClaims(iat time.Time, ttl time.Duration) *AccessClaims {
 	return &AccessClaims{
-		User:   UserClaim{UserID: "u1", PublicUserID: "alice", NetworkID: "app1"},
+		User:   UserClaim{UserInternalID: "u1", PublicUserID: "alice", NetworkID: "app1"},
 		Issuer: "gatehouse", Subject: "u1", Audience: "app1", SessionID: "s1", ID: "j1",
 		IssuedAt: iat.Unix(), ExpiresAt: iat.Add(ttl).Unix(),
 	}

@@ -68,7 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			p, err := svc.Authenticate(actx, tok)
-			return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
+			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID}, err
 		})
 	if err != nil {
 		return err

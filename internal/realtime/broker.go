@@ -27,9 +27,9 @@ import (
 
 // Identity is who an access token belongs to.
 type Identity struct {
-	AppID     string // the network id
-	UserID    string // internal id: the MQTT username
-	SessionID string
+	AppID          string // the network id
+	UserInternalID string // internal id: the MQTT username
+	SessionID      string
 }
 
 // AuthFunc verifies an access token, with the same rules as the HTTP API

@@ -64,7 +64,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	p, ok := h.pending[cl]
 	delete(h.pending, cl)
 	h.mu.Unlock()
-	if !ok || p.err != nil || p.id.UserID == "" || string(pk.Connect.Username) != p.id.UserID {
+	if !ok || p.err != nil || p.id.UserInternalID == "" || string(pk.Connect.Username) != p.id.UserInternalID {
 		h.log.Debug("mqtt connect refused", "remote_addr", cl.Net.Remote, "err", p.err)
 		return false
 	}
@@ -86,7 +86,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !ok {
 		return false
 	}
-	for _, t := range Topics(id.AppID, id.UserID) {
+	for _, t := range Topics(id.AppID, id.UserInternalID) {
 		if topic == t {
 			return true
 		}

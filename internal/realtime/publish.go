@@ -30,13 +30,13 @@ var (
 func (b *Broker) UserBanned(u gatehouse.User) {
 	w := wire.NewUser(&u)
 	payload, _ := json.Marshal(event{EventType: "user.didGlobalBan", Data: wire.Users{Users: []wire.User{w}, Files: []wire.File{}}})
-	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserID == u.ID })
+	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserInternalID == u.ID })
 	b.deliverAndClose(clients, w.Path, payload, errBanned)
 	d := time.Since(u.UpdatedAt)
 	b.mu.Lock()
 	b.stats = append(b.stats, d)
 	b.mu.Unlock()
-	b.log.Info("ban event delivered", "app_id", u.AppID, "user_id", u.ID, "connections", len(clients), "since_commit_ms", float64(d.Microseconds())/1000)
+	b.log.Info("ban event delivered", "app_id", u.AppID, "user_internal_id", u.ID, "connections", len(clients), "since_commit_ms", float64(d.Microseconds())/1000)
 }
 
 // UserDeleted publishes user.deleted on the network topic (every client of
@@ -45,12 +45,12 @@ func (b *Broker) UserBanned(u gatehouse.User) {
 func (b *Broker) UserDeleted(u gatehouse.User) {
 	w := wire.NewUser(&u)
 	payload, _ := json.Marshal(event{EventType: "user.deleted", Data: wire.Users{Users: []wire.User{w}, Files: []wire.File{}}})
-	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserID == u.ID })
+	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserInternalID == u.ID })
 	b.deliverAndClose(clients, u.AppID, payload, errDeleted)
 	if err := b.srv.Publish(u.AppID, payload, false, 0); err != nil {
 		b.log.Error("publish user.deleted", "err", err)
 	}
-	b.log.Info("delete event delivered", "app_id", u.AppID, "user_id", u.ID, "connections", len(clients))
+	b.log.Info("delete event delivered", "app_id", u.AppID, "user_internal_id", u.ID, "connections", len(clients))
 }
 
 // SessionsRevoked closes the connections that authenticated with any of the

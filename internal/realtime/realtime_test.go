@@ -287,19 +287,19 @@ func TestCustomerTokenAsMQTTPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.connect(p.UserID, tok)
+	c, err := e.connect(p.UserInternalID, tok)
 	if err != nil {
 		t.Fatalf("customer token refused as MQTT password: %v", err)
 	}
 	defer c.Disconnect(0)
-	if g := granted(t, c, wire.UserPath(e.appID, p.UserID)); g != 0 {
+	if g := granted(t, c, wire.UserPath(e.appID, p.UserInternalID)); g != 0 {
 		t.Fatalf("own topic refused: %d", g)
 	}
 	if err := e.svc.Logout(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	waitClosed(t, c)
-	if _, err := e.connect(p.UserID, tok); err == nil {
+	if _, err := e.connect(p.UserInternalID, tok); err == nil {
 		t.Fatal("revoked customer token reconnected")
 	}
 }

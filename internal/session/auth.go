@@ -11,12 +11,12 @@ import (
 
 // Principal is the verified identity behind an access token.
 type Principal struct {
-	AppID        string
-	UserID       string // internal id
-	PublicUserID string
-	SessionID    string
-	IssuedAt     time.Time
-	ExpiresAt    time.Time
+	AppID          string
+	UserInternalID string // internal id
+	PublicUserID   string
+	SessionID      string
+	IssuedAt       time.Time
+	ExpiresAt      time.Time
 }
 
 var (
@@ -69,7 +69,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, errTokenRevoked
 	}
 	iat, exp := c.Issued()
-	return Principal{AppID: c.Audience, UserID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, IssuedAt: iat, ExpiresAt: exp}, nil
+	return Principal{AppID: c.Audience, UserInternalID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, IssuedAt: iat, ExpiresAt: exp}, nil
 }
 
 // Logout revokes the session of the presented access token (secure

@@ -27,8 +27,8 @@ type KeyFetcher interface {
 
 // customerToken is a verified customer token, cached by its text.
 type customerToken struct {
-	appID, userID, publicID, hash string
-	issuedAt, expiresAt           time.Time
+	appID, userInternalID, publicID, hash string
+	issuedAt, expiresAt                   time.Time
 }
 
 func tokenHash(raw string) string { return hex.EncodeToString(digest(raw)[:16]) }
@@ -261,7 +261,7 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	if err != nil {
 		return nil, err
 	}
-	ct = &customerToken{appID: appID, userID: u.ID, publicID: u.UserID, hash: tokenHash(raw), issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt}
+	ct = &customerToken{appID: appID, userInternalID: u.ID, publicID: u.UserID, hash: tokenHash(raw), issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt}
 	s.mu.Lock()
 	s.ctokens.put(raw, ct)
 	s.mu.Unlock()
@@ -292,7 +292,7 @@ func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*ga
 // checkCustomer applies revocation state to a verified customer token.
 func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
 	s.mu.RLock()
-	flags := s.users[ct.userID]
+	flags := s.users[ct.userInternalID]
 	_, revoked := s.revokedTokens[ct.hash]
 	s.mu.RUnlock()
 	switch {
@@ -308,7 +308,7 @@ func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
 		// refused too: sign a new one). No iat: treated as revoked.
 		return Principal{}, errTokenRevoked
 	}
-	return Principal{AppID: ct.appID, UserID: ct.userID, PublicUserID: ct.publicID, SessionID: customerSessionID(ct.hash),
+	return Principal{AppID: ct.appID, UserInternalID: ct.userInternalID, PublicUserID: ct.publicID, SessionID: customerSessionID(ct.hash),
 		IssuedAt: ct.issuedAt, ExpiresAt: ct.expiresAt}, nil
 }
 
@@ -321,6 +321,6 @@ func (s *Service) logoutCustomer(ctx context.Context, ct *customerToken) error {
 	s.revokedTokens[ct.hash] = ct.expiresAt
 	s.mu.Unlock()
 	s.pub.SessionsRevoked(ct.appID, []string{customerSessionID(ct.hash)})
-	s.log.Info("customer token revoked by secure logout", "app_id", ct.appID, "user_id", ct.userID)
+	s.log.Info("customer token revoked by secure logout", "app_id", ct.appID, "user_internal_id", ct.userInternalID)
 	return nil
 }

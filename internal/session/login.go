@@ -167,7 +167,7 @@ func (s *Service) fastLogin(a *gatehouse.App, req *wire.LoginRequest, name *stri
 		exp.After(d.durableExp) || d.info != req.DeviceInfo || (name != nil && *name != u.DisplayName) {
 		return LoginResult{}, false
 	}
-	sess := gatehouse.Session{ID: d.sessionID, AppID: a.ID, UserID: u.ID, DeviceID: req.DeviceID, DeviceInfo: d.info, ExpiresAt: d.durableExp}
+	sess := gatehouse.Session{ID: d.sessionID, AppID: a.ID, UserInternalID: u.ID, DeviceID: req.DeviceID, DeviceInfo: d.info, ExpiresAt: d.durableExp}
 	res, err := s.issue(a, u, sess, req, iat, exp)
 	return res, err == nil
 }
@@ -176,9 +176,9 @@ func (s *Service) fastLogin(a *gatehouse.App, req *wire.LoginRequest, name *stri
 func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Session, req *wire.LoginRequest, iat, exp time.Time) (LoginResult, error) {
 	claims := &token.AccessClaims{
 		User: token.UserClaim{
-			UserID:       u.ID,
-			PublicUserID: u.UserID,
-			NetworkID:    a.ID,
+			UserInternalID: u.ID,
+			PublicUserID:   u.UserID,
+			NetworkID:      a.ID,
 		},
 		Issuer:    s.issuer,
 		Subject:   u.ID,

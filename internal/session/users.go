@@ -36,7 +36,7 @@ func (s *Service) Ban(ctx context.Context, appID, userID string) (gatehouse.User
 	}
 	s.restrict(u, revoked)
 	s.pub.UserBanned(u)
-	s.log.Info("user banned", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(revoked))
+	s.log.Info("user banned", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
 }
 
@@ -55,7 +55,7 @@ func (s *Service) Unban(ctx context.Context, appID, userID string) (gatehouse.Us
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, nil)
-	s.log.Info("user unbanned", "app_id", appID, "user_id", u.ID)
+	s.log.Info("user unbanned", "app_id", appID, "user_internal_id", u.ID)
 	return u, nil
 }
 
@@ -76,7 +76,7 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 	}
 	s.restrict(u, revoked)
 	s.pub.UserDeleted(u)
-	s.log.Info("user deleted", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(revoked))
+	s.log.Info("user deleted", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
 }
 
@@ -135,7 +135,7 @@ func (s *Service) RevokeAll(ctx context.Context, appID, userID string) ([]gateho
 	}
 	s.restrict(u, list)
 	s.pub.SessionsRevoked(appID, sessionIDs(list))
-	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_id", u.ID, "sessions_revoked", len(list))
+	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(list))
 	return list, nil
 }
 

@@ -136,7 +136,7 @@ func start(dir string, opts Options) (*Server, func(), error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			p, err := svc.Authenticate(ctx, tok)
-			return realtime.Identity{AppID: p.AppID, UserID: p.UserID, SessionID: p.SessionID}, err
+			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID}, err
 		})
 		if err != nil {
 			db.Close()

@@ -220,13 +220,13 @@ func (db *DB) UpdateUser(ctx context.Context, appID, userID string, update func(
 
 // Sessions.
 
-const sessionCols = "id, app_id, user_id, device_id, device_info, created_at, last_login_at, expires_at, revoked_at"
+const sessionCols = "id, app_id, user_internal_id, device_id, device_info, created_at, last_login_at, expires_at, revoked_at"
 
 func scanSession(s scanner) (gatehouse.Session, error) {
 	var x gatehouse.Session
 	var info string
 	var created, last, exp, revoked int64
-	err := s.Scan(&x.ID, &x.AppID, &x.UserID, &x.DeviceID, &info, &created, &last, &exp, &revoked)
+	err := s.Scan(&x.ID, &x.AppID, &x.UserInternalID, &x.DeviceID, &info, &created, &last, &exp, &revoked)
 	if err != nil {
 		return x, err
 	}
@@ -274,7 +274,7 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 
 		cur, err := scanSession(db.txQueryRow(ctx, tx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND device_id = ? AND revoked_at = 0", l.AppID, l.DeviceID))
 		switch {
-		case err == nil && cur.UserID == u.ID:
+		case err == nil && cur.UserInternalID == u.ID:
 			if l.Session.ExpiresAt.After(cur.ExpiresAt) {
 				cur.ExpiresAt = l.Session.ExpiresAt
 			}
@@ -293,9 +293,9 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 			return err
 		}
 		s := l.Session
-		s.UserID, s.AppID, s.DeviceID = u.ID, l.AppID, l.DeviceID
+		s.UserInternalID, s.AppID, s.DeviceID = u.ID, l.AppID, l.DeviceID
 		_, err = db.txExec(ctx, tx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			s.ID, s.AppID, s.UserID, s.DeviceID, deviceJSON(s.DeviceInfo), ms(s.CreatedAt), ms(s.LastLoginAt), ms(s.ExpiresAt), ms(s.RevokedAt))
+			s.ID, s.AppID, s.UserInternalID, s.DeviceID, deviceJSON(s.DeviceInfo), ms(s.CreatedAt), ms(s.LastLoginAt), ms(s.ExpiresAt), ms(s.RevokedAt))
 		if isUnique(err) {
 			return fmt.Errorf("session %s: %w", s.ID, store.ErrConflict)
 		}
@@ -311,7 +311,7 @@ func (db *DB) GetSession(ctx context.Context, appID, id string) (gatehouse.Sessi
 }
 
 func (db *DB) ListSessions(ctx context.Context, appID, userInternalID string, since time.Time) ([]gatehouse.Session, error) {
-	rows, err := db.readQuery(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND user_id = ? AND (revoked_at = 0 OR revoked_at >= ?) AND expires_at >= ? ORDER BY last_login_at DESC, id",
+	rows, err := db.readQuery(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND user_internal_id = ? AND (revoked_at = 0 OR revoked_at >= ?) AND expires_at >= ? ORDER BY last_login_at DESC, id",
 		appID, userInternalID, ms(since), ms(since))
 	if err != nil {
 		return nil, err
@@ -332,8 +332,8 @@ func (db *DB) RevokeSession(ctx context.Context, appID, id string, at time.Time)
 	return s, err
 }
 
-func (db *DB) revokeUserSessions(ctx context.Context, tx *sql.Tx, appID, userID string, at time.Time) ([]gatehouse.Session, error) {
-	rows, err := db.txQuery(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND user_id = ? AND revoked_at = 0 RETURNING "+sessionCols, ms(at), appID, userID)
+func (db *DB) revokeUserSessions(ctx context.Context, tx *sql.Tx, appID, userInternalID string, at time.Time) ([]gatehouse.Session, error) {
+	rows, err := db.txQuery(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE app_id = ? AND user_internal_id = ? AND revoked_at = 0 RETURNING "+sessionCols, ms(at), appID, userInternalID)
 	if err != nil {
 		return nil, err
 	}

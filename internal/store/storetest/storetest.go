@@ -141,7 +141,7 @@ func testLoginCreates(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Created || r.User.ID != "u-alice" || r.Session.ID != "s1" || r.Session.UserID != "u-alice" || r.Replaced != nil {
+	if !r.Created || r.User.ID != "u-alice" || r.Session.ID != "s1" || r.Session.UserInternalID != "u-alice" || r.Replaced != nil {
 		t.Fatalf("first login = %+v", r)
 	}
 	u, err := s.GetUser(t.Context(), "app1", "alice")
@@ -325,7 +325,7 @@ func testUpdateUser(t *testing.T, s store.Store) {
 		t.Fatalf("ban = %+v, %+v, %v; want 2 sessions revoked", u, revoked, err)
 	}
 	for _, r := range revoked {
-		if !r.RevokedAt.Equal(at) || r.UserID != u.ID {
+		if !r.RevokedAt.Equal(at) || r.UserInternalID != u.ID {
 			t.Fatalf("revoked session %+v", r)
 		}
 	}
