@@ -32,3 +32,44 @@ type DeviceInfo struct {
 	Model      string `json:"model,omitempty"`
 	SDKVersion string `json:"sdkVersion,omitempty"`
 }
+
+// DeviceClaim is what a login does to its device: the session the new token
+// belongs to, and whether that is the device's current session extended or
+// a new one, and the other user's session it ends, if any.
+type DeviceClaim struct {
+	// Session is the session the login's token belongs to.
+	Session Session
+	// Extended is true when Session is the device's current session, with a
+	// new LastLoginAt, DeviceInfo and (never shorter) ExpiresAt: update it.
+	// Otherwise Session is new: insert it.
+	Extended bool
+	// Replaced is the device's current session of another user, revoked at
+	// the login's time: store its RevokedAt. Nil when there was none.
+	Replaced *Session
+}
+
+// ClaimDevice applies the one-live-session-per-device rule to a login on a
+// device whose unrevoked session is cur (nil when it has none). A session of
+// the same user is extended: the earlier tokens stay valid until their own
+// expiry, as the social.plus SDKs expect. A session of another user is
+// revoked at now and next starts. Otherwise next starts. next must carry the
+// logging-in user's internal id, app and device.
+//
+// Backends read cur and apply the claim inside the login's transaction; the
+// decision is made only here.
+func ClaimDevice(cur *Session, next Session, now time.Time) DeviceClaim {
+	if cur == nil {
+		return DeviceClaim{Session: next}
+	}
+	if cur.UserInternalID == next.UserInternalID {
+		s := *cur
+		if next.ExpiresAt.After(s.ExpiresAt) {
+			s.ExpiresAt = next.ExpiresAt
+		}
+		s.LastLoginAt, s.DeviceInfo = now, next.DeviceInfo
+		return DeviceClaim{Session: s, Extended: true}
+	}
+	old := *cur
+	old.RevokedAt = now
+	return DeviceClaim{Session: next, Replaced: &old}
+}

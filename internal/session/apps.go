@@ -57,13 +57,7 @@ type AppUpdate struct {
 	TokenMaxTTL   *time.Duration
 }
 
-// UpdateApp changes an app's settings. They take effect at once for new
-// logins; tokens already issued keep their lifetime.
-func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gatehouse.App, error) {
-	a, err := s.store.GetApp(ctx, id)
-	if err != nil {
-		return a, storeErr(err, "app")
-	}
+func (u *AppUpdate) apply(a *gatehouse.App) {
 	if u.Name != nil {
 		a.Name = strings.TrimSpace(*u.Name)
 	}
@@ -85,11 +79,24 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gateho
 	if u.TokenMaxTTL != nil {
 		a.TokenMaxTTL = *u.TokenMaxTTL
 	}
-	if err := a.Validate(); err != nil {
-		return a, err
-	}
-	a.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateApp(ctx, a); err != nil {
+}
+
+// UpdateApp changes an app's settings. They take effect at once for new
+// logins; tokens already issued keep their lifetime.
+func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gatehouse.App, error) {
+	now := s.now().UTC()
+	// Read, change and write in one store transaction, so that two admins
+	// editing different settings at once both keep their change. The
+	// callback may run more than once; it only reads u and now.
+	a, err := s.store.UpdateApp(ctx, id, func(a *gatehouse.App) error {
+		u.apply(a)
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		a.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
 		return a, storeErr(err, "app")
 	}
 	s.mu.Lock()

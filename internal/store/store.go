@@ -5,7 +5,24 @@
 // Backends hold no business rules. Where a rule must run inside a
 // transaction (a login must see a ban committed before it), the caller passes
 // a check function that the backend runs on the row it read, in the same
-// transaction.
+// transaction. Where a backend must apply a rule to what it read (the
+// one-live-session-per-device rule of a login), it calls the rule from the
+// root package (gatehouse.ClaimDevice) and only applies the result.
+//
+// # Callbacks
+//
+// The update and check functions passed to UpdateApp, UpdateUser and Login
+// run inside the backend's transaction, so they obey two rules:
+//
+//   - They must not call the store (or anything that may call it). SQLite
+//     runs them on its single writer goroutine, so a store write inside one
+//     waits forever for itself, and every other write waits behind it; on
+//     PostgreSQL they hold a transaction and a row lock open.
+//   - They may run more than once for one call (a backend may retry a
+//     transaction that lost a race), each time on a fresh read of the row.
+//     They must be pure functions of their arguments and the caller's
+//     immutable state: no counting, no side effects that a second run would
+//     repeat. Only the result of the run that committed is returned.
 package store
 
 import (
@@ -31,9 +48,12 @@ type Store interface {
 	GetApp(ctx context.Context, id string) (gatehouse.App, error)
 	// ListApps returns every app, oldest first.
 	ListApps(ctx context.Context) ([]gatehouse.App, error)
-	// UpdateApp stores new settings for an existing app. Returns ErrNotFound
-	// if there is none.
-	UpdateApp(ctx context.Context, a gatehouse.App) error
+	// UpdateApp reads an app in a transaction, lets update change it, and
+	// stores and returns the result: two concurrent updates never lose one
+	// another's change. If update returns an error nothing is written and
+	// that error is returned. Returns ErrNotFound if there is no such app.
+	// update follows the callback rules above.
+	UpdateApp(ctx context.Context, id string, update func(*gatehouse.App) error) (gatehouse.App, error)
 
 	// CreateKey stores an API or server key. Returns ErrNotFound if its app
 	// does not exist, ErrConflict if its id is taken.
@@ -56,16 +76,18 @@ type Store interface {
 	// stores the result. If update returns an error nothing is written and
 	// that error is returned. If revokeSessions is true, every live session of
 	// the user is revoked at the user's UpdatedAt in the same transaction and
-	// returned. Returns ErrNotFound if there is no such user.
+	// returned. Returns ErrNotFound if there is no such user. update follows
+	// the callback rules above.
 	UpdateUser(ctx context.Context, appID, userID string, update func(*gatehouse.User) error, revokeSessions bool) (gatehouse.User, []gatehouse.Session, error)
 
 	// Login records a login in one transaction: it reads the user by app and
 	// public id (or starts from l.NewUser when there is none), runs check on
 	// it (an error aborts everything and is returned), stores the user, and
-	// then claims the device: a live session of the same user on l.DeviceID
-	// is extended, one of another user is revoked (and returned), and
-	// otherwise l.Session is created. The returned session is the one the new
-	// token belongs to.
+	// then claims the device with gatehouse.ClaimDevice on the device's
+	// unrevoked session: one of the same user is extended, one of another
+	// user is revoked (and returned), and otherwise l.Session is created. The
+	// returned session is the one the new token belongs to. check follows the
+	// callback rules above.
 	Login(ctx context.Context, l LoginRecord, check func(u *gatehouse.User, existed bool) error) (LoginResult, error)
 
 	// GetSession returns a session. Returns ErrNotFound.

@@ -61,12 +61,22 @@ func (db *DB) ListApps(ctx context.Context) ([]gatehouse.App, error) {
 	return collect(rows, scanApp)
 }
 
-func (db *DB) UpdateApp(ctx context.Context, a gatehouse.App) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ? WHERE id = ?",
-			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), a.ID)
-		return affected(res, err, "app "+a.ID)
+func (db *DB) UpdateApp(ctx context.Context, id string, update func(*gatehouse.App) error) (gatehouse.App, error) {
+	var a gatehouse.App
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = scanApp(db.txQueryRow(ctx, tx, "SELECT "+appCols+" FROM apps WHERE id = ?", id))
+		if err != nil {
+			return notFound(err, "app "+id)
+		}
+		if err := update(&a); err != nil {
+			return err
+		}
+		_, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ? WHERE id = ?",
+			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), id)
+		return err
 	})
+	return a, err
 }
 
 func affected(res sql.Result, err error, what string) error {
@@ -272,34 +282,33 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 		}
 		res.User, res.Created = u, !existed
 
-		cur, err := scanSession(db.txQueryRow(ctx, tx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND device_id = ? AND revoked_at = 0", l.AppID, l.DeviceID))
-		switch {
-		case err == nil && cur.UserInternalID == u.ID:
-			if l.Session.ExpiresAt.After(cur.ExpiresAt) {
-				cur.ExpiresAt = l.Session.ExpiresAt
-			}
-			cur.LastLoginAt, cur.DeviceInfo = l.Now, l.Session.DeviceInfo
-			_, err = db.txExec(ctx, tx, "UPDATE sessions SET last_login_at = ?, expires_at = ?, device_info = ? WHERE id = ?",
-				ms(cur.LastLoginAt), ms(cur.ExpiresAt), deviceJSON(cur.DeviceInfo), cur.ID)
-			res.Session = cur
-			return err
+		var cur *gatehouse.Session
+		switch c, err := scanSession(db.txQueryRow(ctx, tx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND device_id = ? AND revoked_at = 0", l.AppID, l.DeviceID)); {
 		case err == nil:
-			cur.RevokedAt = l.Now
-			if _, err := db.txExec(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE id = ?", ms(l.Now), cur.ID); err != nil {
-				return err
-			}
-			res.Replaced = &cur
+			cur = &c
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		s := l.Session
-		s.UserInternalID, s.AppID, s.DeviceID = u.ID, l.AppID, l.DeviceID
+		next := l.Session
+		next.UserInternalID, next.AppID, next.DeviceID = u.ID, l.AppID, l.DeviceID
+		claim := gatehouse.ClaimDevice(cur, next, l.Now)
+		if r := claim.Replaced; r != nil {
+			if _, err := db.txExec(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE id = ?", ms(r.RevokedAt), r.ID); err != nil {
+				return err
+			}
+		}
+		res.Session, res.Replaced = claim.Session, claim.Replaced
+		s := claim.Session
+		if claim.Extended {
+			_, err = db.txExec(ctx, tx, "UPDATE sessions SET last_login_at = ?, expires_at = ?, device_info = ? WHERE id = ?",
+				ms(s.LastLoginAt), ms(s.ExpiresAt), deviceJSON(s.DeviceInfo), s.ID)
+			return err
+		}
 		_, err = db.txExec(ctx, tx, "INSERT INTO sessions ("+sessionCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			s.ID, s.AppID, s.UserInternalID, s.DeviceID, deviceJSON(s.DeviceInfo), ms(s.CreatedAt), ms(s.LastLoginAt), ms(s.ExpiresAt), ms(s.RevokedAt))
 		if isUnique(err) {
 			return fmt.Errorf("session %s: %w", s.ID, store.ErrConflict)
 		}
-		res.Session = s
 		return err
 	})
 	return res, err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RotateSigningKey", testRotateSigningKey},
 		{"RevokedTokens", testRevokedTokens},
 		{"GetOrCreateUser", testGetOrCreateUser},
+		{"ConcurrentUpdateAppKeepsEveryEdit", testConcurrentUpdateApp},
+		{"CallbacksRunOnFreshReads", testCallbacksFresh},
+		{"RacingLoginsOneDeviceSameUser", testRacingLoginsSameUser},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,14 +73,25 @@ func testApps(t *testing.T, s store.Store) {
 		t.Fatalf("GetApp unknown: got %v, want ErrNotFound", err)
 	}
 	a.SecureMode, a.AccessTTL, a.UpdatedAt = true, 2*time.Hour, t0.Add(time.Minute)
-	if err := s.UpdateApp(ctx, a); err != nil {
-		t.Fatal(err)
+	updated, err := s.UpdateApp(ctx, "app1", func(x *gatehouse.App) error {
+		x.SecureMode, x.AccessTTL, x.UpdatedAt = true, 2*time.Hour, t0.Add(time.Minute)
+		return nil
+	})
+	if err != nil || updated != a {
+		t.Fatalf("UpdateApp = %+v, %v; want %+v", updated, err, a)
 	}
 	got, err := s.GetApp(ctx, "app1")
 	if err != nil || got != a {
 		t.Fatalf("GetApp = %+v, %v; want %+v", got, err, a)
 	}
-	if err := s.UpdateApp(ctx, gatehouse.App{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+	boom := errors.New("invalid")
+	if _, err := s.UpdateApp(ctx, "app1", func(x *gatehouse.App) error { x.Name = "changed"; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("UpdateApp with a failing update = %v, want its error", err)
+	}
+	if got, _ := s.GetApp(ctx, "app1"); got != a {
+		t.Fatalf("a failed UpdateApp wrote: %+v", got)
+	}
+	if _, err := s.UpdateApp(ctx, "nope", func(*gatehouse.App) error { return nil }); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateApp unknown: got %v, want ErrNotFound", err)
 	}
 	b := gatehouse.App{ID: "app0", Name: "later", AccessTTL: time.Hour, AuthTokenTTL: time.Minute, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}
@@ -240,17 +255,11 @@ func testLoginCheckAborts(t *testing.T, s store.Store) {
 func testParallelLogins(t *testing.T, s store.Store) {
 	mustApp(t, s, "app1")
 	const n = 32
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := login(s, "app1", fmt.Sprintf("user%d", i), "shared-device", fmt.Sprintf("s%d", i), t0, time.Hour)
-			errs <- err
-		}()
-	}
-	wg.Wait()
+	parallel(n, func(i int) {
+		_, err := login(s, "app1", fmt.Sprintf("user%d", i), "shared-device", fmt.Sprintf("s%d", i), t0, time.Hour)
+		errs <- err
+	})
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -277,23 +286,17 @@ func testParallelLogins(t *testing.T, s store.Store) {
 func testParallelFirstLogins(t *testing.T, s store.Store) {
 	mustApp(t, s, "app1")
 	const n = 16
-	var wg sync.WaitGroup
 	ids := make(chan string, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := s.Login(context.Background(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: fmt.Sprint("d", i), Now: t0,
-				NewUser: gatehouse.User{ID: fmt.Sprint("u", i), AppID: "app1", UserID: "alice", CreatedAt: t0, UpdatedAt: t0},
-				Session: gatehouse.Session{ID: fmt.Sprint("s", i), ExpiresAt: t0.Add(time.Hour)}}, func(*gatehouse.User, bool) error { return nil })
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			ids <- r.User.ID
-		}()
-	}
-	wg.Wait()
+	parallel(n, func(i int) {
+		r, err := s.Login(context.Background(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: fmt.Sprint("d", i), Now: t0,
+			NewUser: gatehouse.User{ID: fmt.Sprint("u", i), AppID: "app1", UserID: "alice", CreatedAt: t0, UpdatedAt: t0},
+			Session: gatehouse.Session{ID: fmt.Sprint("s", i), ExpiresAt: t0.Add(time.Hour)}}, func(*gatehouse.User, bool) error { return nil })
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ids <- r.User.ID
+	})
 	close(ids)
 	seen := map[string]bool{}
 	for id := range ids {
@@ -528,4 +531,152 @@ func testRotateSigningKey(t *testing.T, s store.Store) {
 	if len(keys) != 1 || keys[0].ID != k3.ID {
 		t.Fatalf("after emergency rotation: %+v", keys)
 	}
+}
+
+// testConcurrentUpdateApp: admins editing one app at once never lose an
+// edit: each update reads what the previous one committed.
+func testConcurrentUpdateApp(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	const n = 16
+	parallel(n, func(i int) {
+		_, err := s.UpdateApp(context.Background(), "app1", func(a *gatehouse.App) error {
+			// Half the editors change one setting, half another; each
+			// leaves a mark in its own setting.
+			if i%2 == 0 {
+				a.Name += fmt.Sprintf("[%d]", i)
+			} else {
+				a.TokenAudience += fmt.Sprintf("[%d]", i)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	a, err := s.GetApp(t.Context(), "app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		field := a.Name
+		if i%2 == 1 {
+			field = a.TokenAudience
+		}
+		if !strings.Contains(field, fmt.Sprintf("[%d]", i)) {
+			t.Fatalf("edit %d lost: name %q, audience %q", i, a.Name, a.TokenAudience)
+		}
+	}
+}
+
+// testCallbacksFresh checks the callback contract of store.go from the
+// backend's side: a callback may run more than once, so every run gets a
+// fresh read of the committed row (never what an earlier run changed), and
+// only a committed run's changes are stored.
+func testCallbacksFresh(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	if _, err := login(s, "app1", "alice", "d1", "s1", t0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	var (
+		mu    sync.Mutex
+		calls int
+	)
+	parallel(n, func(i int) {
+		mark := fmt.Sprintf("[%d]", i)
+		_, _, err := s.UpdateUser(context.Background(), "app1", "alice", func(u *gatehouse.User) error {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			if strings.Contains(u.DisplayName, mark) {
+				t.Errorf("update %d saw its own earlier run: %q", i, u.DisplayName)
+			}
+			u.DisplayName += mark
+			return nil
+		}, false)
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := s.GetUser(t.Context(), "app1", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if strings.Count(u.DisplayName, fmt.Sprintf("[%d]", i)) != 1 {
+			t.Fatalf("update %d lost or applied twice: %q", i, u.DisplayName)
+		}
+	}
+	if calls < n {
+		t.Fatalf("callbacks ran %d times for %d updates", calls, n)
+	}
+
+	// A check that changes the user and then refuses leaves nothing behind,
+	// and the next call starts from the stored user.
+	before := u
+	boom := errors.New("refused")
+	_, err = s.Login(t.Context(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: "d2", Now: t0.Add(time.Minute),
+		Session: gatehouse.Session{ID: "s2", ExpiresAt: t0.Add(time.Hour)}},
+		func(u *gatehouse.User, existed bool) error { u.DisplayName, u.Banned = "changed", true; return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("Login = %v, want the check's error", err)
+	}
+	r, err := s.Login(t.Context(), store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: "d2", Now: t0.Add(time.Minute),
+		Session: gatehouse.Session{ID: "s3", ExpiresAt: t0.Add(time.Hour)}},
+		func(u *gatehouse.User, existed bool) error {
+			if !existed || u.DisplayName != before.DisplayName || u.Banned {
+				return fmt.Errorf("check saw %+v (existed %v), want the stored user", *u, existed)
+			}
+			return nil
+		})
+	if err != nil || r.Session.ID != "s3" {
+		t.Fatalf("Login after a refused one = %+v, %v", r, err)
+	}
+	if _, err := s.GetSession(t.Context(), "app1", "s2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused login stored its session: %v", err)
+	}
+}
+
+// testRacingLoginsSameUser: one user's logins racing on one device leave one
+// live session, which every login extended or created.
+func testRacingLoginsSameUser(t *testing.T, s store.Store) {
+	mustApp(t, s, "app1")
+	const n = 16
+	got := make(chan string, n)
+	parallel(n, func(i int) {
+		r, err := login(s, "app1", "alice", "d1", fmt.Sprintf("s%d", i), t0.Add(time.Duration(i)*time.Second), time.Hour)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if r.Replaced != nil {
+			t.Errorf("login %d replaced %s: a user never replaces their own session", i, r.Replaced.ID)
+		}
+		got <- r.Session.ID
+	})
+	close(got)
+	ids := map[string]bool{}
+	for id := range got {
+		ids[id] = true
+	}
+	if len(ids) != 1 {
+		t.Fatalf("racing logins of one user on one device got sessions %v, want one", ids)
+	}
+	list, err := s.ListSessions(t.Context(), "app1", "u-alice", t0)
+	if err != nil || len(list) != 1 || !list[0].ExpiresAt.Equal(t0.Add(time.Duration(n-1)*time.Second+time.Hour)) {
+		t.Fatalf("sessions = %+v, %v; want one, extended to the latest login's expiry", list, err)
+	}
+}
+
+// parallel runs fn(0) … fn(n-1) at once and waits for them all.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(i)
+		}()
+	}
+	wg.Wait()
 }
