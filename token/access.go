@@ -88,7 +88,7 @@ type Expectations struct {
 // Verify checks an access token's form, signature, type and claims. It
 // accepts only EdDSA with keys of the ring, selected by kid.
 func (r *Ring) Verify(raw string, want Expectations) (*AccessClaims, error) {
-	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 {
+	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 || !CanonicalCompact(raw) {
 		return nil, ErrMalformed
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
@@ -206,7 +206,7 @@ func (c *Cache) Purge() {
 // token (typ at+jwt). It reads the header only and verifies nothing.
 func IsAccessToken(raw string) bool {
 	i := strings.IndexByte(raw, '.')
-	if i <= 0 || i > 1024 {
+	if i <= 0 || i > 1024 || !canonicalSegment(raw[:i]) {
 		return false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(raw[:i])

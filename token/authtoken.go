@@ -71,6 +71,15 @@ func (k AuthKey) Check(appID, userID, tok string, now time.Time) error {
 		return ErrMalformed
 	}
 	prefix, mac := tok[:10], tok[10:]
+	// Only the form Mint writes: base-36 lowercase expiry, alphanumerics,
+	// lowercase hex. strconv and encoding/hex would also take other
+	// spellings (a sign, upper case) of the same values.
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || i >= 7 && 'A' <= c && c <= 'Z') {
+			return ErrMalformed
+		}
+	}
 	got, err := hex.DecodeString(mac)
 	if err != nil || strings.ToLower(mac) != mac {
 		return ErrMalformed

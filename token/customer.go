@@ -239,7 +239,7 @@ type CustomerClaims struct {
 // (user.networkId, else a single aud), so the caller can pick that app's
 // keys. Nothing read here is trusted before VerifyCustomer.
 func PeekNetwork(raw string) (string, error) {
-	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 {
+	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 || !CanonicalCompact(raw) {
 		return "", ErrMalformed
 	}
 	b, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
@@ -271,8 +271,18 @@ func PeekNetwork(raw string) (string, error) {
 // MaxTTL), iss and aud (when expected) and the user claim are checked.
 // ErrUnknownKey means a kid matched no key (a JWKS may need refetching).
 func VerifyCustomer(raw string, keys []CustomerKey, want CustomerExpectations) (*CustomerClaims, error) {
-	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 {
+	if len(raw) > MaxTokenLen || strings.Count(raw, ".") != 2 || !CanonicalCompact(raw) {
 		return nil, ErrMalformed
+	}
+	// go-jose refuses duplicate members where it decodes into a struct or
+	// a map (the header's top level); the claims are decoded here, and the
+	// whole header is checked, nested objects included.
+	hdr, err := base64.RawURLEncoding.DecodeString(raw[:strings.IndexByte(raw, '.')])
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	if err := noDuplicateMembers(hdr); err != nil {
+		return nil, errors.Join(ErrMalformed, err)
 	}
 	tok, err := jwt.ParseSigned(raw, CustomerAlgs)
 	if err != nil {
@@ -314,6 +324,9 @@ func VerifyCustomer(raw string, keys []CustomerKey, want CustomerExpectations) (
 	}
 	if !verified {
 		return nil, ErrSignature
+	}
+	if err := noDuplicateMembers(payload); err != nil {
+		return nil, errors.Join(ErrClaims, err)
 	}
 	return checkCustomerClaims(payload, want)
 }

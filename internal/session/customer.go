@@ -27,11 +27,34 @@ type KeyFetcher interface {
 
 // customerToken is a verified customer token, cached by its text.
 type customerToken struct {
-	appID, userInternalID, publicID, hash string
-	issuedAt, expiresAt                   time.Time
+	appID, userInternalID, publicID string
+	// hash keys revocation: the digest of the signed content, which no
+	// re-encoding or second signature changes. legacy is the digest of the
+	// raw text that revocations stored before used; set only while such
+	// rows may still be live.
+	hash, legacy        string
+	issuedAt, expiresAt time.Time
+	acceptedAt          time.Time // first verified: issuedAt for tokens without iat
 }
 
-func tokenHash(raw string) string { return hex.EncodeToString(digest(raw)[:16]) }
+// revocationKey is what a customer token's revocation is stored under: the
+// SHA-256 of its signing input (64 hex digits). Canonical base64url is
+// enforced before, so the text of header and payload is a function of
+// their bytes; the signature is left out because it can vary for the same
+// content (ECDSA's (r, n−s) verifies too).
+func revocationKey(raw string) string {
+	d := token.SignedContentDigest(raw)
+	return hex.EncodeToString(d[:])
+}
+
+// legacyRevocationKey is the key revocations were stored under before
+// revocationKey (16 bytes of the SHA-256 of the raw text, 32 hex digits).
+// Stores may hold such rows until the tokens expire (at most the app's
+// maximum customer-token lifetime): they are still matched, and the
+// canonical-encoding check keeps a re-encoded text from slipping past them.
+func legacyRevocationKey(raw string) string { return hex.EncodeToString(digest(raw)[:16]) }
+
+func isLegacyRevocationKey(k string) bool { return len(k) == 32 }
 
 // customerSessionID is the session id of a customer token, for revocation
 // and realtime: customer tokens have no session record.
@@ -218,6 +241,7 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	a := s.apps[appID]
 	keys := append([]token.CustomerKey(nil), s.ckeys[appID]...)
 	jw := append([]gatehouse.VerificationKey(nil), s.cjwks[appID]...)
+	legacy := s.legacyRevocations
 	s.mu.RUnlock()
 	if a == nil || (len(keys) == 0 && len(jw) == 0) {
 		return nil, errTokenInvalid
@@ -261,7 +285,11 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	if err != nil {
 		return nil, err
 	}
-	ct = &customerToken{appID: appID, userInternalID: u.ID, publicID: u.UserID, hash: tokenHash(raw), issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt}
+	ct = &customerToken{appID: appID, userInternalID: u.ID, publicID: u.UserID, hash: revocationKey(raw),
+		issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt, acceptedAt: want.Now.UTC().Truncate(time.Millisecond)}
+	if legacy {
+		ct.legacy = legacyRevocationKey(raw)
+	}
 	s.mu.Lock()
 	s.ctokens.put(raw, ct)
 	s.mu.Unlock()
@@ -294,6 +322,9 @@ func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
 	s.mu.RLock()
 	flags := s.users[ct.userInternalID]
 	_, revoked := s.revokedTokens[ct.hash]
+	if !revoked && ct.legacy != "" {
+		_, revoked = s.revokedTokens[ct.legacy]
+	}
 	s.mu.RUnlock()
 	switch {
 	case flags.deleted:
@@ -308,8 +339,14 @@ func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
 		// refused too: sign a new one). No iat: treated as revoked.
 		return Principal{}, errTokenRevoked
 	}
+	// A token without iat reports when Gatehouse first accepted it, never
+	// the zero time (the SDKs parse issuedAt as a date).
+	issued := ct.issuedAt
+	if issued.IsZero() {
+		issued = ct.acceptedAt
+	}
 	return Principal{AppID: ct.appID, UserInternalID: ct.userInternalID, PublicUserID: ct.publicID, SessionID: customerSessionID(ct.hash),
-		IssuedAt: ct.issuedAt, ExpiresAt: ct.expiresAt}, nil
+		IssuedAt: issued, ExpiresAt: ct.expiresAt}, nil
 }
 
 // logoutCustomer revokes a customer token until its expiry.

@@ -79,9 +79,12 @@ type Service struct {
 	fetcher       KeyFetcher
 	ckeys         map[string][]token.CustomerKey         // app -> static keys
 	cjwks         map[string][]gatehouse.VerificationKey // app -> JWKS keys
-	revokedTokens map[string]time.Time                   // token digest -> expiry
+	revokedTokens map[string]time.Time                   // revocation key -> expiry
 	custUsers     *bounded[*gatehouse.User]              // app+public id -> user
 	ctokens       *bounded[*customerToken]               // verified tokens
+	// legacyRevocations: the store held revocations under the old key
+	// (digest of the raw text) at start, so tokens are checked under both.
+	legacyRevocations bool
 
 	// Caches for the login fast path, filled after committed logins.
 	devices   *bounded[*deviceEntry]    // app+device -> session held
@@ -235,6 +238,9 @@ func (s *Service) Load(ctx context.Context) error {
 	}
 	for _, t := range revokedTokens {
 		s.revokedTokens[t.Hash] = t.ExpiresAt
+		if isLegacyRevocationKey(t.Hash) {
+			s.legacyRevocations = true
+		}
 	}
 	if h, err := s.store.Secret(ctx, secretAdminToken); err == nil {
 		s.adminHash.Store(&h)
