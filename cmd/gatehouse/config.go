@@ -2,15 +2,28 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"sort"
 	"strings"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 )
 
-// serveConfig is the configuration of "gatehouse serve": defaults, then
-// GATEHOUSE_* environment variables, then flags.
+// serveConfig is the configuration of "gatehouse serve". Each setting comes,
+// highest first, from its flag, its GATEHOUSE_* environment variable, the
+// optional config file (--config), or its default.
+//
+// Adding a serve setting is a one-place change: add a field here and one
+// line in register below. The flag name gives everything else: the
+// environment variable (GATEHOUSE_ + upper snake case), the config-file key
+// (the flag name) and the help text. For a secret, use secretStringVar,
+// which adds --NAME-file and GATEHOUSE_NAME_FILE. Then add the row to the
+// README's settings table (TestReadmeListsEverySetting checks it is there)
+// and any check to validate.
 type serveConfig struct {
 	Addr       string
 	Data       string
@@ -26,47 +39,194 @@ type serveConfig struct {
 	AllowPrivateJWKS bool
 }
 
-func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
-	c := serveConfig{Addr: "127.0.0.1:8080", Data: "gatehouse-data", LogFormat: "text", LogLevel: "info"}
-	env := func(dst *string, name string) {
-		if v := getenv(name); v != "" {
-			*dst = v
+// register defines serve's settings on fs.
+func (c *serveConfig) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address `HOST:PORT` (:0 picks a free port; the address is printed)")
+	fs.StringVar(&c.Data, "data", "gatehouse-data", "data `DIR`: the SQLite database, the generated admin token and seal key")
+	secretStringVar(fs, &c.AdminToken, "admin-token", "", "admin `TOKEN` (at least 16 characters); generated into <data>/admin-token when unset on a new store")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
+	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing customers' HMAC secrets (default <data>/seal-key, generated)")
+	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")
+	fs.StringSliceVar(&c.AllowedOrigins, "allowed-origins", []string{"*"}, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
+
+	// Every flag defined above is a setting (environment and config file).
+	fs.VisitAll(func(f *pflag.Flag) { markSettings(fs, f.Name) })
+}
+
+// loadSettings fills the flags of fs that the command line left unset from
+// the environment, then from the config file named by --config (or
+// GATEHOUSE_CONFIG), then resolves --NAME-file secrets. Only flags marked as
+// settings take part. It reports every problem at once.
+func loadSettings(fs *pflag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	file := map[string]string{}
+	if cf := fs.Lookup("config"); cf != nil {
+		path := cf.Value.String()
+		if !cf.Changed {
+			path = getenv("GATEHOUSE_CONFIG")
+		}
+		if path != "" {
+			m, err := readConfigFile(path, fs)
+			if err != nil {
+				return err
+			}
+			file = m
 		}
 	}
-	env(&c.Addr, "GATEHOUSE_ADDR")
-	env(&c.Data, "GATEHOUSE_DATA")
-	env(&c.AdminToken, "GATEHOUSE_ADMIN_TOKEN")
-	env(&c.LogFormat, "GATEHOUSE_LOG_FORMAT")
-	env(&c.LogLevel, "GATEHOUSE_LOG_LEVEL")
-	env(&c.PprofAddr, "GATEHOUSE_PPROF_ADDR")
-	env(&c.SealKeyFile, "GATEHOUSE_SEAL_KEY_FILE")
-	c.AllowPrivateJWKS = getenv("GATEHOUSE_ALLOW_PRIVATE_JWKS") == "true"
-	origins := "*"
-	env(&origins, "GATEHOUSE_ALLOWED_ORIGINS")
+	// A secret and its -file companion count as one setting: a higher
+	// layer that sets either hides both in the lower layers.
+	partnerChanged := func(f *pflag.Flag) bool {
+		for _, p := range partners(fs, f) {
+			if fs.Lookup(p).Changed {
+				return true
+			}
+		}
+		return false
+	}
+	layers := []struct {
+		name string
+		get  func(f *pflag.Flag) (string, bool)
+	}{
+		{"environment", func(f *pflag.Flag) (string, bool) {
+			v := getenv(envName(f.Name))
+			return v, v != ""
+		}},
+		{"config file", func(f *pflag.Flag) (string, bool) { v, ok := file[f.Name]; return v, ok }},
+	}
+	for _, l := range layers {
+		fs.VisitAll(func(f *pflag.Flag) {
+			if f.Annotations[annSetting] == nil || f.Changed || partnerChanged(f) {
+				return
+			}
+			if v, ok := l.get(f); ok {
+				if err := fs.Set(f.Name, v); err != nil {
+					errs = append(errs, fmt.Errorf("%s (%s): %w", envOrKey(l.name, f.Name), l.name, err))
+				}
+			}
+		})
+	}
+	// Secrets from files.
+	fs.VisitAll(func(f *pflag.Flag) {
+		target := f.Annotations[annSecretOf]
+		if target == nil || !f.Changed || f.Value.String() == "" {
+			return
+		}
+		if fs.Lookup(target[0]).Changed {
+			errs = append(errs, fmt.Errorf("give --%s or --%s, not both", target[0], f.Name))
+			return
+		}
+		b, err := os.ReadFile(f.Value.String())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
+			return
+		}
+		if err := fs.Set(target[0], strings.TrimSpace(string(b))); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
 
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address `HOST:PORT`")
-	fs.StringVar(&c.Data, "data", c.Data, "data `DIR` (SQLite file, generated admin token)")
-	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "admin `TOKEN` (at least 16 characters); generated when unset on a new store")
-	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
-	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
-	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
-	fs.StringVar(&c.SealKeyFile, "seal-key-file", c.SealKeyFile, "`FILE` with the 64-hex-digit key sealing customers' HMAC secrets (default <data>/seal-key, generated)")
-	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", c.AllowPrivateJWKS, "let JWKS URLs use http:// and private or loopback addresses (development only)")
-	fs.StringVar(&origins, "allowed-origins", origins, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
+func envOrKey(layer, flag string) string {
+	if layer == "environment" {
+		return envName(flag)
+	}
+	return flag
+}
+
+// partners are the flags that set the same value as f: a secret and its
+// -file companion.
+func partners(fs *pflag.FlagSet, f *pflag.Flag) []string {
+	if t := f.Annotations[annSecretOf]; t != nil {
+		return t
+	}
+	if fs.Lookup(f.Name+"-file") != nil && fs.Lookup(f.Name + "-file").Annotations[annSecretOf] != nil {
+		return []string{f.Name + "-file"}
+	}
+	return nil
+}
+
+// readConfigFile reads a YAML mapping of setting names (the flag names) to
+// values; lists become comma-separated. Unknown keys are errors, so a typo
+// does not silently leave a default in place.
+func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	out := map[string]string{}
+	var unknown []string
+	for k, v := range raw {
+		f := fs.Lookup(k)
+		if f == nil || f.Annotations[annSetting] == nil {
+			unknown = append(unknown, k)
+			continue
+		}
+		switch x := v.(type) {
+		case nil:
+			out[k] = ""
+		case []any:
+			parts := make([]string, len(x))
+			for i, e := range x {
+				parts[i] = fmt.Sprint(e)
+			}
+			out[k] = strings.Join(parts, ",")
+		case map[string]any:
+			return nil, fmt.Errorf("config file %s: %s must be a value, not a mapping", path, k)
+		default:
+			out[k] = fmt.Sprint(x)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("config file %s: unknown setting(s) %s", path, strings.Join(unknown, ", "))
+	}
+	return out, nil
+}
+
+// newServeFlags returns serve's flag set: the settings and --config.
+func (c *serveConfig) newFlagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	c.register(fs)
+	fs.String("config", "", "optional YAML `FILE` of settings (keys are the flag names); env GATEHOUSE_CONFIG")
+	return fs
+}
+
+// finish applies the lower layers to the parsed flags and checks the
+// result.
+func (c *serveConfig) finish(fs *pflag.FlagSet, getenv func(string) string) error {
+	if err := loadSettings(fs, getenv); err != nil {
+		return err
+	}
+	var origins []string
+	for _, o := range c.AllowedOrigins {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	c.AllowedOrigins = origins
+	return c.validate()
+}
+
+// parseServeConfig parses serve's command line and settings (for tests and
+// tools; the serve command does the same through cobra).
+func parseServeConfig(args []string, getenv func(string) string) (serveConfig, error) {
+	var c serveConfig
+	fs := c.newFlagSet()
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return c, err
-	}
-	for _, o := range strings.Split(origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.AllowedOrigins = append(c.AllowedOrigins, o)
-		}
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
-	return c, c.validate()
+	return c, c.finish(fs, getenv)
 }
 
 func (c serveConfig) validate() error {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -27,11 +28,33 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeConfig(args, getenv, stderr)
-	if err != nil {
-		return err
+func newServeCmd(getenv func(string) string) *cobra.Command {
+	var cfg serveConfig
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (SQLite under --data)",
+		Long: `Run the Gatehouse server.
+
+Every setting comes, highest first, from its flag, its environment variable
+(GATEHOUSE_ and the flag name in upper snake case: --log-level is
+GATEHOUSE_LOG_LEVEL), the optional YAML config file (--config; keys are the
+flag names), or its default. Secrets can be read from files: --admin-token-file
+(GATEHOUSE_ADMIN_TOKEN_FILE) keeps the admin token out of ps and the shell
+history.`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.finish(cmd.Flags(), getenv); err != nil {
+				return &cliError{Kind: "usage", ExitCode: exitUsage, Message: err.Error()}
+			}
+			return serve(cmd.Context(), cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	c.Flags().SortFlags = false
+	c.Flags().AddFlagSet(cfg.newFlagSet())
+	return c
+}
+
+func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, stdout, stderr io.Writer) error {
 	if getenv("GOGC") == "" {
 		// The server's live heap is small (tens of MiB) and every request
 		// allocates, so the default GOGC=100 runs the collector very often:

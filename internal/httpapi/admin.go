@@ -36,6 +36,23 @@ func (h *handler) requireAdmin(next http.Handler) http.Handler {
 	})
 }
 
+// knownApp answers 404 for an admin call under /admin/v1/apps/{appId}/…
+// that names an unknown app, so a wrong app id is reported as an unknown app
+// rather than as an unknown user, key or session.
+func (h *handler) knownApp(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/admin/v1/apps/"); ok {
+			if id, sub, ok := strings.Cut(rest, "/"); ok && id != "" && sub != "" {
+				if _, err := h.sessions.App(r.Context(), id); err != nil {
+					h.writeError(w, r, err)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // adminApp picks the app of a social.plus-style admin call, which names no
 // app: from X-API-Key, the appId query parameter, or the only app there is.
 func (h *handler) adminApp(r *http.Request) (string, error) {

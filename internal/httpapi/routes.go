@@ -84,7 +84,7 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime) 
 	admin.HandleFunc("GET /admin/v1/signing-keys", h.listSigningKeys)
 	admin.HandleFunc("POST /admin/v1/signing-keys/rotate", h.rotateSigningKey)
 	admin.HandleFunc("/admin/", h.notFound)
-	mux.Handle("/admin/", h.requireAdmin(admin))
+	mux.Handle("/admin/", h.requireAdmin(h.knownApp(admin)))
 
 	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
 	mux.HandleFunc("GET /healthz", h.healthz)
