@@ -71,7 +71,7 @@ func TestAccessTokenLoginEndToEnd(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secretFile, []byte("5e1c9a7f30b2d84e6a1f9c3b07d5e28a4c6f1b9e3d70a25c8f4e1b6d9a03c7e2\n"), 0o600)
 	key := s.cliJSON("app", "access-token-key", "add", appID, "--alg", "HS256", "--secret-file", secretFile)
-	keyID := key["key"].(map[string]any)["keyId"].(string)
+	keyID := key["keyId"].(string)
 	if list := s.cli("app", "access-token-key", "list", appID); !strings.Contains(list, keyID) {
 		t.Fatalf("list: %s", list)
 	}
