@@ -44,7 +44,7 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-const adminToken = "e2e-admin-token-0123456789abcdef"
+const adminToken = "gha_9b3e71c5d20a8f46e1b7c3925da04f68"
 
 // server is a running "gatehouse serve" process.
 type server struct {

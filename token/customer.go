@@ -78,6 +78,10 @@ func HMACKey(id, alg string, secret []byte) (CustomerKey, error) {
 	return CustomerKey{ID: id, Alg: a, Key: append([]byte(nil), secret...)}, nil
 }
 
+// WeakSecret reports whether b looks made up rather than drawn at random,
+// by the test HMAC secrets must pass (the admin token must pass it too).
+func WeakSecret(b []byte) bool { return lowEntropy(b) }
+
 // lowEntropy spots secrets a person made up rather than drew at random:
 // few distinct bytes, a repeated pattern ("password123password123…"), or
 // under 3 bits of entropy per byte (random hex has 4, base64 6).

@@ -10,6 +10,10 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -37,19 +41,29 @@ type serveConfig struct {
 	SealKeyFile string
 	// AllowPrivateJWKS lets JWKS URLs use http and private addresses.
 	AllowPrivateJWKS bool
+	// Limits are the rate limits (README, "Rate limits").
+	Limits ratelimit.Config
 }
 
 // register defines serve's settings on fs.
 func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address `HOST:PORT` (:0 picks a free port; the address is printed)")
 	fs.StringVar(&c.Data, "data", "gatehouse-data", "data `DIR`: the SQLite database, the generated admin token and seal key")
-	secretStringVar(fs, &c.AdminToken, "admin-token", "", "admin `TOKEN` (at least 16 characters); generated into <data>/admin-token when unset on a new store")
+	secretStringVar(fs, &c.AdminToken, "admin-token", "", "admin `TOKEN` (at least 32 random characters); generated into <data>/admin-token when unset on a new store")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
 	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing customers' HMAC secrets (default <data>/seal-key, generated)")
 	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")
 	fs.StringSliceVar(&c.AllowedOrigins, "allowed-origins", []string{"*"}, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
+	lim := &c.Limits
+	*lim = ratelimit.DefaultConfig()
+	fs.Var(&lim.LoginPerUser, "limit-login-user", "logins (and renewals) per app and user, N/DURATION or off")
+	fs.Var(&lim.LoginPerApp, "limit-login-app", "logins per app (its budget, so one app cannot starve the others), N/DURATION or off")
+	fs.Var(&lim.FailedCredentials, "limit-failed-credentials", "wrong API keys, server keys, auth tokens and admin tokens per client address and kind before a growing block, N/DURATION or off")
+	fs.DurationVar(&lim.MaxBlock, "limit-max-block", lim.MaxBlock, "longest block of a client address after failed credentials")
+	fs.IntVar(&lim.MaxKeys, "limit-max-keys", lim.MaxKeys, "keys (users, apps, addresses) each rate limiter remembers, bounding its memory")
+	fs.Var(&lim.TrustedProxies, "trusted-proxies", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (default none: the TCP peer is the client)")
 
 	// Every flag defined above is a setting (environment and config file).
 	fs.VisitAll(func(f *pflag.Flag) { markSettings(fs, f.Name) })
@@ -237,8 +251,13 @@ func (c serveConfig) validate() error {
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
-	if c.AdminToken != "" && len(c.AdminToken) < 16 {
-		errs = append(errs, errors.New("--admin-token must be at least 16 characters"))
+	if c.AdminToken != "" {
+		if err := session.CheckAdminToken(gatehouse.Secret(c.AdminToken)); err != nil {
+			errs = append(errs, fmt.Errorf("--admin-token: %s", gatehouse.ErrorMessage(err)))
+		}
+	}
+	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat))

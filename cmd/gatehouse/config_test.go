@@ -5,8 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 )
 
 func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -35,13 +39,13 @@ func TestServeConfigLayers(t *testing.T) {
 func TestServeConfigSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	tokFile := filepath.Join(dir, "tok")
-	os.WriteFile(tokFile, []byte("from-a-file-0123456789\n"), 0o600)
-	c, err := parseServeConfig([]string{"--admin-token-file", tokFile}, envMap(map[string]string{"GATEHOUSE_ADMIN_TOKEN": "from-the-env-0123456789"}))
-	if err != nil || c.AdminToken != "from-a-file-0123456789" {
+	os.WriteFile(tokFile, []byte("file-5d1c8e0a7b3f92e6c4d18a5b7f0e3c29\n"), 0o600)
+	c, err := parseServeConfig([]string{"--admin-token-file", tokFile}, envMap(map[string]string{"GATEHOUSE_ADMIN_TOKEN": "env-8a2f5c7e1d94b06c3e8f7a1d5c92b4e0"}))
+	if err != nil || c.AdminToken != "file-5d1c8e0a7b3f92e6c4d18a5b7f0e3c29" {
 		t.Fatalf("--admin-token-file must win over the env and be trimmed: %q %v", c.AdminToken, err)
 	}
 	c, err = parseServeConfig(nil, envMap(map[string]string{"GATEHOUSE_ADMIN_TOKEN_FILE": tokFile}))
-	if err != nil || c.AdminToken != "from-a-file-0123456789" {
+	if err != nil || c.AdminToken != "file-5d1c8e0a7b3f92e6c4d18a5b7f0e3c29" {
 		t.Fatalf("GATEHOUSE_ADMIN_TOKEN_FILE: %q %v", c.AdminToken, err)
 	}
 	if _, err := parseServeConfig([]string{"--admin-token-file", tokFile, "--admin-token", "x0123456789abcdefgh"}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "not both") {
@@ -90,4 +94,49 @@ func TestReadmeListsEverySetting(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The admin token must be at least 32 characters that look random, by the
+// check customers' HMAC secrets pass; before, any 16 characters were taken.
+func TestAdminTokenStrength(t *testing.T) {
+	none := envMap(nil)
+	for _, weak := range []string{
+		"0123456789abcdef",                     // 16 characters: accepted before
+		"my-admin-password-my-admin-password-", // a repeated pattern
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"abababababababababababababababababab",
+	} {
+		if _, err := parseServeConfig([]string{"--admin-token", weak}, none); err == nil || !strings.Contains(err.Error(), "at least 32 random characters") {
+			t.Errorf("weak admin token %q: err %v", weak, err)
+		}
+		if _, err := parseServeConfig(nil, envMap(map[string]string{"GATEHOUSE_ADMIN_TOKEN": weak})); err == nil {
+			t.Errorf("weak GATEHOUSE_ADMIN_TOKEN %q accepted", weak)
+		}
+	}
+	if _, err := parseServeConfig([]string{"--admin-token", "6f0d7c1b3a9e52d48c7f1e0b6a3d9c25"}, none); err != nil {
+		t.Fatal(err)
+	}
+	tok := session.NewAdminToken()
+	if err := session.CheckAdminToken(tok); err != nil || len(tok.Reveal()) != len("gha_")+64 {
+		t.Fatalf("generated admin token (256 bits of hex) refused or wrong length: %v", err)
+	}
+}
+
+// The rate limits are set from the environment and flags, flags winning,
+// and bad values are reported by name.
+func TestServeConfigLimits(t *testing.T) {
+	env := map[string]string{"GATEHOUSE_LIMIT_LOGIN_USER": "10/1s", "GATEHOUSE_LIMIT_LOGIN_APP": "off", "GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8"}
+	c, err := parseServeConfig([]string{"--limit-login-user", "50/5s", "--limit-max-block", "1h"}, envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Limits
+	if l.LoginPerUser.String() != "50/5s" || !l.LoginPerApp.Off() || l.MaxBlock != time.Hour || l.TrustedProxies.String() != "10.0.0.0/8" ||
+		l.FailedCredentials != ratelimit.DefaultConfig().FailedCredentials {
+		t.Fatalf("limits %+v", l)
+	}
+	_, err = parseServeConfig([]string{"--limit-login-app", "lots"}, envMap(map[string]string{"GATEHOUSE_LIMIT_FAILED_CREDENTIALS": "5"}))
+	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_LIMIT_FAILED_CREDENTIALS") {
+		t.Fatalf("bad limits: %v", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/token"
 	"github.com/gatehouse-auth/gatehouse/wire"
@@ -25,10 +26,24 @@ func (h *handler) isAdmin(r *http.Request) bool {
 	return h.sessions.CheckAdmin(tok)
 }
 
+// admin checks the admin token, or writes the refusal: 429 while the
+// client address is blocked for failed admin tokens, else 401, counted.
+func (h *handler) admin(w http.ResponseWriter, r *http.Request) bool {
+	addr := h.clientAddr(r)
+	if h.blocked(w, r, addr, ratelimit.AdminToken) {
+		return false
+	}
+	if !h.isAdmin(r) {
+		h.failed(r, addr, ratelimit.AdminToken)
+		h.writeError(w, r, errAdminRequired)
+		return false
+	}
+	return true
+}
+
 func (h *handler) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.isAdmin(r) {
-			h.writeError(w, r, errAdminRequired)
+		if !h.admin(w, r) {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -338,8 +353,7 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) {
 // picked as for the other social.plus admin calls.
 func (h *handler) socialBan(ban bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.isAdmin(r) {
-			h.writeError(w, r, errAdminRequired)
+		if !h.admin(w, r) {
 			return
 		}
 		var req struct {

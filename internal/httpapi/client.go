@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
@@ -25,9 +26,24 @@ func (h *handler) login(version string) http.HandlerFunc {
 		if !decode(w, r, &req, false) {
 			return
 		}
+		addr := h.clientAddr(r)
+		if h.blocked(w, r, addr, ratelimit.APIKey, ratelimit.AuthToken) {
+			return
+		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
+		if h.lim != nil {
+			// The limits are keyed on the app, so the key is checked
+			// first; Login checks it again (a map lookup and a hash).
+			a, ok := h.sessions.AppForAPIKey(key)
+			if ok && !h.admitLogin(w, r, addr, a.ID, req.UserID) {
+				return
+			}
+		}
 		res, err := h.sessions.Login(r.Context(), key, &req)
 		if err != nil {
+			if c, ok := session.BadCredential(err); ok {
+				h.failed(r, addr, c)
+			}
 			h.writeError(w, r, err)
 			return
 		}
@@ -125,8 +141,7 @@ func (h *handler) revokeUserTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) revokeAllForUser(w http.ResponseWriter, r *http.Request, userID string) {
-	if !h.isAdmin(r) {
-		h.writeError(w, r, errAdminRequired)
+	if !h.admin(w, r) {
 		return
 	}
 	appID, err := h.adminApp(r)
@@ -174,6 +189,10 @@ func (h *handler) chatSettings(w http.ResponseWriter, r *http.Request) {
 // authToken serves the server-to-server auth-token endpoints. The answer is
 // the bare token as text/plain, as on social.plus.
 func (h *handler) authToken(w http.ResponseWriter, r *http.Request) {
+	addr := h.clientAddr(r)
+	if h.blocked(w, r, addr, ratelimit.ServerKey) {
+		return
+	}
 	userID := r.URL.Query().Get("userId")
 	if r.Method == http.MethodPost && userID == "" {
 		var req wire.AuthTokenRequest
@@ -184,6 +203,9 @@ func (h *handler) authToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, _, err := h.sessions.MintAuthToken(r.Context(), gatehouse.Secret(r.Header.Get("x-server-key")), userID)
 	if err != nil {
+		if c, ok := session.BadCredential(err); ok {
+			h.failed(r, addr, c)
+		}
 		h.writeError(w, r, err)
 		return
 	}

@@ -17,13 +17,14 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/jwks"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
-const adminToken = "test-admin-token-0123456789"
+const adminToken = "gha_4f1c9a7e2b8d06e3a95c1f7b24d8e06a"
 
 // logLevel is Debug in tests (every request is logged, so log checks see
 // everything) and raised by benchmarks.
@@ -47,18 +48,30 @@ var testSealKey = testenv.SealKey
 
 type env struct {
 	strictJWKS bool // refuse private JWKS URLs, as in production
-	t          testing.TB
-	srv        *httptest.Server
-	clock      *testenv.Clock
-	logs       *syncBuffer
-	dbPath     string
-	db         *sqlite.DB
-	svc        *session.Service
+	// limits replaces the default rate limits (on, as in production, with
+	// the test clock).
+	limits *ratelimit.Config
+	// onRefuse sees every rate-limit refusal.
+	onRefuse func(kind string)
+	t        testing.TB
+	srv      *httptest.Server
+	clock    *testenv.Clock
+	logs     *syncBuffer
+	dbPath   string
+	db       *sqlite.DB
+	svc      *session.Service
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, clock: testenv.NewClock(time.Now().UTC()), logs: &syncBuffer{}, dbPath: filepath.Join(t.TempDir(), "gatehouse.db")}
+	return startEnv(t, &env{})
+}
+
+// startEnv starts e, set up with any fields of its own (strictJWKS,
+// limits).
+func startEnv(t testing.TB, e *env) *env {
+	t.Helper()
+	e.t, e.clock, e.logs, e.dbPath = t, testenv.NewClock(time.Now().UTC()), &syncBuffer{}, filepath.Join(t.TempDir(), "gatehouse.db")
 	e.start()
 	t.Cleanup(e.stop)
 	return e
@@ -81,7 +94,12 @@ func (e *env) start() {
 		e.t.Fatal(err)
 	}
 	e.db, e.svc = db, svc
-	e.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc, nil))
+	lc := ratelimit.DefaultConfig()
+	if e.limits != nil {
+		lc = *e.limits
+	}
+	e.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc, nil,
+		httpapi.Options{Limits: ratelimit.NewLimits(lc, e.clock.Now), OnRefuse: e.onRefuse}))
 	httpapi.Harden(e.srv.Config)
 	e.srv.Start()
 }

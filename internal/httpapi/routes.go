@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 )
 
@@ -15,6 +16,17 @@ type handler struct {
 	log      *slog.Logger
 	sessions *session.Service
 	realtime Realtime
+	lim      *limiter
+}
+
+// Options are the handler's optional settings.
+type Options struct {
+	// Limits are the rate limits (internal/ratelimit); nil limits nothing,
+	// for tests and embedding. gatehouse serve always sets them.
+	Limits *ratelimit.Limits
+	// OnRefuse, when set, is told of every rate-limit refusal by kind
+	// (login_user, login_app, api_key, server_key, auth_token, admin_token).
+	OnRefuse func(kind string)
 }
 
 // Realtime is the MQTT-over-WebSocket endpoint (internal/realtime.Broker).
@@ -27,8 +39,11 @@ type Realtime interface {
 
 // NewHandler returns the HTTP handler of the whole server. realtime, when
 // not nil, serves /mqtt.
-func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime) http.Handler {
+func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, opts Options) http.Handler {
 	h := &handler{log: log, sessions: sessions, realtime: realtime}
+	if opts.Limits != nil {
+		h.lim = &limiter{Limits: opts.Limits, log: log, onRefuse: opts.OnRefuse}
+	}
 	mux := http.NewServeMux()
 
 	// social.plus client API (wire spec §5, §9, §11, §12).

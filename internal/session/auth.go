@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
@@ -100,4 +101,22 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 	s.pub.SessionsRevoked(c.Audience, []string{sess.ID})
 	s.log.Info("session revoked by secure logout", "app_id", c.Audience, "session_id", c.SessionID)
 	return nil
+}
+
+// BadCredential reports whether err says a presented credential was wrong
+// — an API key, a server key or a secure-mode auth token — and which,
+// for the per-address failure limits of internal/ratelimit. An expired
+// auth token is not a guess and does not count.
+func BadCredential(err error) (ratelimit.Credential, bool) {
+	switch {
+	case err == nil:
+		return "", false
+	case errors.Is(err, errBadAPIKey):
+		return ratelimit.APIKey, true
+	case errors.Is(err, errBadServerKey):
+		return ratelimit.ServerKey, true
+	case errors.Is(err, errAuthTokenInvalid):
+		return ratelimit.AuthToken, true
+	}
+	return "", false
 }

@@ -296,11 +296,26 @@ func (s *Service) GC(ctx context.Context) {
 
 // Admin credentials.
 
+// MinAdminTokenLen is the shortest admin token accepted.
+const MinAdminTokenLen = 32
+
+// CheckAdminToken refuses an admin token shorter than MinAdminTokenLen or
+// one that does not look random (the check HMAC secrets pass): the admin
+// token is a bearer credential for everything, guessed offline never but
+// online at the rate limits allow.
+func CheckAdminToken(tok gatehouse.Secret) error {
+	if len(tok.Reveal()) < MinAdminTokenLen || token.WeakSecret([]byte(tok.Reveal())) {
+		return gatehouse.Errorf(gatehouse.Invalid,
+			"admin token must be at least %d random characters (for example the output of: openssl rand -hex 32)", MinAdminTokenLen)
+	}
+	return nil
+}
+
 // SetAdminToken stores the digest of an operator-chosen admin token,
-// replacing any earlier one.
+// replacing any earlier one. The token must pass CheckAdminToken.
 func (s *Service) SetAdminToken(ctx context.Context, tok gatehouse.Secret) error {
-	if len(tok.Reveal()) < 16 {
-		return gatehouse.Errorf(gatehouse.Invalid, "admin token must be at least 16 characters")
+	if err := CheckAdminToken(tok); err != nil {
+		return err
 	}
 	h := digest(tok.Reveal())
 	if err := s.store.SetSecret(ctx, secretAdminToken, h); err != nil {

@@ -148,7 +148,7 @@ func start(dir string, opts Options) (*Server, func(), error) {
 		go func() { b.Run(ctx); close(done) }()
 		s.Broker, rt, stopBroker = b, b, func() { cancel(); <-done }
 	}
-	s.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc, rt))
+	s.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc, rt, httpapi.Options{}))
 	httpapi.Harden(s.srv.Config)
 	s.srv.Start()
 	s.URL = s.srv.URL

@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/wire"
+)
+
+// Where limits apply (SECURITY.md cases 59–60, 73–76):
+//   - logins, per app and user (renewals are logins, so a client renewing
+//     in a loop is limited too), and per app (its login budget);
+//   - wrong API keys and auth tokens at login, wrong server keys at the
+//     auth-token endpoint and wrong admin tokens anywhere, per client
+//     address and kind, with a growing back-off. A blocked address is
+//     refused before its credential is even looked at, the right one too.
+//
+// A refusal is 429 with Retry-After (whole seconds, rounded up) and the
+// social.plus envelope, code 400311.
+
+// limiter is the handler's view of the limits; a nil one limits nothing.
+type limiter struct {
+	*ratelimit.Limits
+	log      *slog.Logger
+	refusals refusalLog
+	// OnRefuse, when set, is told of every refusal (metrics).
+	onRefuse func(kind string)
+}
+
+func (h *handler) clientAddr(r *http.Request) string {
+	if h.lim == nil {
+		return r.RemoteAddr
+	}
+	return h.lim.Config.TrustedProxies.ClientAddr(r)
+}
+
+// blocked refuses the request if its address is blocked for any of the
+// credentials.
+func (h *handler) blocked(w http.ResponseWriter, r *http.Request, addr string, creds ...ratelimit.Credential) bool {
+	if h.lim == nil {
+		return false
+	}
+	for _, c := range creds {
+		if blocked, wait := h.lim.Failed[c].Blocked(addr); blocked {
+			h.refuse(w, r, string(c), addr, "", wait)
+			return true
+		}
+	}
+	return false
+}
+
+// failed records a wrong credential from addr.
+func (h *handler) failed(r *http.Request, addr string, c ratelimit.Credential) {
+	if h.lim == nil {
+		return
+	}
+	if blocked, d := h.lim.Failed[c].Fail(addr); blocked {
+		h.lim.refusals.log(r, h.lim.log, "client address blocked after failed credentials", string(c), addr, "", d)
+	}
+}
+
+// admitLogin applies the per-app and per-user login limits.
+func (h *handler) admitLogin(w http.ResponseWriter, r *http.Request, addr, appID, userID string) bool {
+	if h.lim == nil {
+		return true
+	}
+	if ok, wait := h.lim.LoginApp.Allow(appID); !ok {
+		h.refuse(w, r, "login_app", addr, appID, wait)
+		return false
+	}
+	if ok, wait := h.lim.LoginUser.Allow(appID, userID); !ok {
+		h.refuse(w, r, "login_user", addr, appID, wait)
+		return false
+	}
+	return true
+}
+
+// refuse writes the 429.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, kind, addr, appID string, wait time.Duration) {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	if h.lim.onRefuse != nil {
+		h.lim.onRefuse(kind)
+	}
+	h.lim.refusals.log(r, h.lim.log, "request refused by a rate limit", kind, addr, appID, wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeJSON(w, http.StatusTooManyRequests, wire.NewError(
+		gatehouse.Errorf(gatehouse.RateLimited, "Too many requests: try again in %d s", secs)))
+}
+
+// refusalLog logs refusals at warn, at most one line per kind a second,
+// with the number left out since the last line: an attack must not turn
+// into a flood of log lines. Never a credential: the kind, the client
+// address and the app.
+type refusalLog struct {
+	mu    sync.Mutex
+	kinds map[string]*sample
+}
+
+type sample struct {
+	last       atomic.Int64
+	suppressed atomic.Int64
+}
+
+func (l *refusalLog) log(r *http.Request, log *slog.Logger, msg, kind, addr, appID string, wait time.Duration) {
+	l.mu.Lock()
+	if l.kinds == nil {
+		l.kinds = map[string]*sample{}
+	}
+	s := l.kinds[kind]
+	if s == nil {
+		s = &sample{}
+		l.kinds[kind] = s
+	}
+	l.mu.Unlock()
+	now := time.Now().UnixNano()
+	last := s.last.Load()
+	if now-last < int64(time.Second) || !s.last.CompareAndSwap(last, now) {
+		s.suppressed.Add(1)
+		return
+	}
+	attrs := []slog.Attr{slog.String("kind", kind), slog.String("client_addr", addr),
+		slog.Int64("retry_after_ms", wait.Milliseconds()), slog.Int64("suppressed", s.suppressed.Swap(0))}
+	if appID != "" {
+		attrs = append(attrs, slog.String("app_id", appID))
+	}
+	log.LogAttrs(r.Context(), slog.LevelWarn, msg, attrs...)
+}
