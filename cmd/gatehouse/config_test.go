@@ -135,8 +135,10 @@ func TestServeConfigLimits(t *testing.T) {
 		l.FailedCredentials != ratelimit.DefaultConfig().FailedCredentials {
 		t.Fatalf("limits %+v", l)
 	}
-	_, err = parseServeConfig([]string{"--limit-login-app", "lots"}, envMap(map[string]string{"GATEHOUSE_LIMIT_FAILED_CREDENTIALS": "5"}))
-	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_LIMIT_FAILED_CREDENTIALS") {
-		t.Fatalf("bad limits: %v", err)
+	if _, err = parseServeConfig([]string{"--limit-login-app", "lots"}, envMap(nil)); err == nil || !strings.Contains(err.Error(), "limit-login-app") {
+		t.Fatalf("bad flag: %v", err)
+	}
+	if _, err = parseServeConfig(nil, envMap(map[string]string{"GATEHOUSE_LIMIT_FAILED_CREDENTIALS": "5"})); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_LIMIT_FAILED_CREDENTIALS") {
+		t.Fatalf("bad env: %v", err)
 	}
 }
