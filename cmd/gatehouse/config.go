@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -43,6 +44,9 @@ type serveConfig struct {
 	AllowPrivateJWKS bool
 	// Limits are the rate limits (README, "Rate limits").
 	Limits ratelimit.Config
+	// FailClosedAfter: a node that cannot confirm its state is current
+	// for this long refuses validations (503).
+	FailClosedAfter time.Duration
 }
 
 // register defines serve's settings on fs.
@@ -64,6 +68,7 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&lim.MaxBlock, "limit-max-block", lim.MaxBlock, "longest block of a client address after failed credentials")
 	fs.IntVar(&lim.MaxKeys, "limit-max-keys", lim.MaxKeys, "keys (users, apps, addresses) each rate limiter remembers, bounding its memory")
 	fs.Var(&lim.TrustedProxies, "trusted-proxies", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (default none: the TCP peer is the client)")
+	fs.DurationVar(&c.FailClosedAfter, "fail-closed-after", 5*time.Second, "refuse validations (503) when the node cannot confirm for this `DURATION` that it applied every event of the log")
 
 	// Every flag defined above is a setting (environment and config file).
 	fs.VisitAll(func(f *pflag.Flag) { markSettings(fs, f.Name) })
@@ -264,6 +269,9 @@ func (c serveConfig) validate() error {
 	}
 	if _, err := c.level(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.FailClosedAfter < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("--fail-closed-after must be at least 100ms, not %s", c.FailClosedAfter))
 	}
 	return errors.Join(errs...)
 }

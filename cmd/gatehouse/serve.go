@@ -81,7 +81,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		return err
 	}
 	fetcher := jwks.New(jwks.Options{AllowPrivate: cfg.AllowPrivateJWKS})
-	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher})
+	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher, FailClosedAfter: cfg.FailClosedAfter})
 	if err := svc.Load(ctx); err != nil {
 		return err
 	}

@@ -48,6 +48,10 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			env.Message = "Internal server error (request " + id + ")"
 		}
 	}
+	if code == gatehouse.Unavailable {
+		// Retryable: the store or the event log is out of reach for now.
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, st, env)
 }
 

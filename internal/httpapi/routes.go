@@ -103,6 +103,7 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 
 	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
 	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /readyz", h.readyz)
 	mux.HandleFunc("/", h.notFound)
 
 	return h.observe(cors(hot(mux, h)))

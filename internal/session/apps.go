@@ -26,9 +26,7 @@ func (s *Service) CreateApp(ctx context.Context, name string) (gatehouse.App, ga
 	if err := s.store.CreateApp(ctx, a); err != nil {
 		return a, "", storeErr(err, "app")
 	}
-	s.mu.Lock()
-	s.apps[a.ID] = &a
-	s.mu.Unlock()
+	s.putApp(a)
 	s.log.Info("app created", "app_id", a.ID)
 	_, key, err := s.CreateKey(ctx, a.ID, gatehouse.APIKey, "default")
 	return a, key, err
@@ -99,11 +97,8 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gateho
 	if err != nil {
 		return a, storeErr(err, "app")
 	}
-	s.mu.Lock()
-	s.apps[a.ID] = &a
-	// Verified customer tokens were checked against the old settings.
-	s.ctokens = newBounded[*customerToken](cacheSize / 8)
-	s.mu.Unlock()
+	s.putApp(a)
+	s.settle(ctx)
 	s.log.Info("app updated", "app_id", a.ID, "secure_mode", a.SecureMode, "access_ttl", a.AccessTTL.String(), "auth_token_ttl", a.AuthTokenTTL.String())
 	return a, nil
 }
@@ -133,6 +128,7 @@ func (s *Service) CreateKey(ctx context.Context, appID string, kind gatehouse.Ke
 	s.mu.Lock()
 	s.keys[k.ID] = &k
 	s.mu.Unlock()
+	s.settle(ctx)
 	s.log.Info("key created", "app_id", appID, "key_id", k.ID, "kind", string(kind))
 	return k, gatehouse.Secret(raw), nil
 }
@@ -155,6 +151,7 @@ func (s *Service) RevokeKey(ctx context.Context, appID string, kind gatehouse.Ke
 	s.mu.Lock()
 	delete(s.keys, keyID)
 	s.mu.Unlock()
+	s.settle(ctx)
 	s.log.Info("key revoked", "app_id", appID, "key_id", keyID, "kind", string(kind))
 	return k, nil
 }
@@ -193,6 +190,9 @@ func (s *Service) MintAuthToken(ctx context.Context, serverKey gatehouse.Secret,
 	if len(serverKey.Reveal()) > maxKeyLen {
 		return "", time.Time{}, errBadServerKey
 	}
+	if err := s.Current(); err != nil {
+		return "", time.Time{}, err
+	}
 	a, ok := s.appForKey(serverKey.Reveal(), gatehouse.ServerKey)
 	if !ok {
 		return "", time.Time{}, errBadServerKey
@@ -215,4 +215,13 @@ func (s *Service) AppForAPIKey(key gatehouse.Secret) (gatehouse.App, bool) {
 		return gatehouse.App{}, false
 	}
 	return *a, true
+}
+
+// putApp puts an app's settings in service.
+func (s *Service) putApp(a gatehouse.App) {
+	s.mu.Lock()
+	s.apps[a.ID] = &a
+	// Verified customer tokens were checked against the old settings.
+	s.ctokens = newBounded[*customerToken](cacheSize / 8)
+	s.mu.Unlock()
 }

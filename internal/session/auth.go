@@ -40,6 +40,9 @@ func Ended(err error) bool {
 // app it names (which may fetch a registered JWKS, and creates the user on
 // first use).
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+	if err := s.Current(); err != nil {
+		return Principal{}, err
+	}
 	c, err := s.verifier.Verify(raw, token.Expectations{Issuer: s.issuer, Now: s.now()})
 	if err != nil {
 		if errors.Is(err, token.ErrExpired) {
@@ -98,7 +101,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		return storeErr(err, "session")
 	}
 	s.markRevoked(sess)
-	s.pub.SessionsRevoked(c.Audience, []string{sess.ID})
+	s.settle(ctx) // closes the session's connections
 	s.log.Info("session revoked by secure logout", "app_id", c.Audience, "session_id", c.SessionID)
 	return nil
 }

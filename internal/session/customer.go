@@ -170,12 +170,9 @@ func (s *Service) AddVerificationKey(ctx context.Context, appID string, in Verif
 		return k, storeErr(err, "app")
 	}
 	s.mu.Lock()
-	if ck != nil {
-		s.ckeys[appID] = append(s.ckeys[appID], *ck)
-	} else {
-		s.cjwks[appID] = append(s.cjwks[appID], k)
-	}
+	s.putVerificationKey(k, ck)
 	s.mu.Unlock()
+	s.settle(ctx)
 	s.log.Info("verification key added", "app_id", appID, "key_id", k.ID, "alg", k.Alg, "kind", string(k.Kind))
 	k.Material = nil
 	return k, nil
@@ -199,6 +196,13 @@ func (s *Service) RemoveVerificationKey(ctx context.Context, appID, keyID string
 	if err := s.store.DeleteVerificationKey(ctx, appID, keyID); err != nil {
 		return storeErr(err, "Verification key")
 	}
+	s.forgetVerificationKey(appID, keyID)
+	s.settle(ctx)
+	s.log.Info("verification key removed", "app_id", appID, "key_id", keyID)
+	return nil
+}
+
+func (s *Service) forgetVerificationKey(appID, keyID string) {
 	s.mu.Lock()
 	keep := s.ckeys[appID][:0:0]
 	for _, k := range s.ckeys[appID] {
@@ -216,8 +220,38 @@ func (s *Service) RemoveVerificationKey(ctx context.Context, appID, keyID string
 	s.cjwks[appID] = jk
 	s.ctokens = newBounded[*customerToken](cacheSize / 8)
 	s.mu.Unlock()
-	s.log.Info("verification key removed", "app_id", appID, "key_id", keyID)
+}
+
+// addVerificationKey puts a stored key in service (from the event log).
+func (s *Service) addVerificationKey(k gatehouse.VerificationKey) error {
+	ck, err := s.loadVerificationKey(k)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.putVerificationKey(k, ck)
+	s.mu.Unlock()
 	return nil
+}
+
+// putVerificationKey adds a key unless it is there already. The caller
+// holds mu.
+func (s *Service) putVerificationKey(k gatehouse.VerificationKey, ck *token.CustomerKey) {
+	for _, x := range s.ckeys[k.AppID] {
+		if x.ID == k.ID {
+			return
+		}
+	}
+	for _, x := range s.cjwks[k.AppID] {
+		if x.ID == k.ID {
+			return
+		}
+	}
+	if ck != nil {
+		s.ckeys[k.AppID] = append(s.ckeys[k.AppID], *ck)
+	} else {
+		s.cjwks[k.AppID] = append(s.cjwks[k.AppID], k)
+	}
 }
 
 // verifyCustomer checks a customer token's signature and claims against
@@ -357,7 +391,7 @@ func (s *Service) logoutCustomer(ctx context.Context, ct *customerToken) error {
 	s.mu.Lock()
 	s.revokedTokens[ct.hash] = ct.expiresAt
 	s.mu.Unlock()
-	s.pub.SessionsRevoked(ct.appID, []string{customerSessionID(ct.hash)})
+	s.settle(ctx) // closes the token's connections
 	s.log.Info("customer token revoked by secure logout", "app_id", ct.appID, "user_internal_id", ct.userInternalID)
 	return nil
 }

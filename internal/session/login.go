@@ -37,6 +37,10 @@ var (
 // deleted users a Forbidden one; both checks run inside the store
 // transaction, so a ban committed before the login is always seen.
 func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.LoginRequest) (LoginResult, error) {
+	// Keys, bans and the device cache are read from memory.
+	if err := s.Current(); err != nil {
+		return LoginResult{}, err
+	}
 	a, ok := s.appForKey(apiKey.Reveal(), gatehouse.APIKey)
 	if !ok {
 		return LoginResult{}, errBadAPIKey
@@ -117,7 +121,7 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 	s.userSnaps.put(u.ID, &u)
 	s.mu.Unlock()
 	if res.Replaced != nil {
-		s.pub.SessionsRevoked(a.ID, []string{res.Replaced.ID})
+		s.settle(ctx) // closes the replaced session's connections
 		s.log.Info("session replaced by another user's login on the device", "app_id", a.ID, "session_id", res.Replaced.ID)
 	}
 	return s.issue(a, &res.User, res.Session, req, iat, exp)

@@ -35,6 +35,14 @@ type Config struct {
 	// KeyFetcher fetches registered JWKS URLs; without it they cannot be
 	// registered.
 	KeyFetcher KeyFetcher
+	// FailClosedAfter, when positive, is the bound after which a node that
+	// has not confirmed it applied every event of the log (it cannot read
+	// the database) refuses validations and key checks with Unavailable
+	// rather than answer from stale memory. Zero: never.
+	FailClosedAfter time.Duration
+	// PollEvery is how often Run reads the event log without a wake-up
+	// (default 1 s).
+	PollEvery time.Duration
 }
 
 // Publisher pushes session events to clients' live connections (the
@@ -91,6 +99,10 @@ type Service struct {
 	userSnaps *bounded[*gatehouse.User] // internal user id -> user
 
 	adminHash atomic.Pointer[[]byte]
+
+	bus       bus
+	failAfter time.Duration
+	pollEvery time.Duration
 }
 
 type userFlags struct {
@@ -119,6 +131,16 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		revokedTokens: map[string]time.Time{},
 		custUsers:     newBounded[*gatehouse.User](cacheSize),
 		ctokens:       newBounded[*customerToken](cacheSize / 8),
+
+		bus:       bus{sem: make(chan struct{}, 1), wake: make(chan struct{}, 1), base: time.Now()},
+		failAfter: cfg.FailClosedAfter,
+		pollEvery: cfg.PollEvery,
+	}
+	if s.pollEvery <= 0 {
+		s.pollEvery = defaultPollEvery
+		if s.failAfter > 0 {
+			s.pollEvery = min(s.pollEvery, s.failAfter/4)
+		}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -154,6 +176,15 @@ const (
 // Load reads the state that validation needs from the store, creating the
 // signing key and the auth-token key on first start.
 func (s *Service) Load(ctx context.Context) error {
+	// Events up to here are in what is read below; later ones are applied
+	// on top (applying one twice is harmless).
+	start := s.bus.mono()
+	last, err := s.store.LastEventID(ctx)
+	if err != nil {
+		return fmt.Errorf("read the event log: %w", err)
+	}
+	s.bus.last.Store(last)
+	s.bus.confirmed.Store(start)
 	keys, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
@@ -253,9 +284,11 @@ func (s *Service) Load(ctx context.Context) error {
 // JWKS returns the public signing keys as a JWK Set document.
 func (s *Service) JWKS() []byte { return s.ring.Load().JWKS() }
 
-// Run does background upkeep until ctx ends: it forgets revocations whose
-// tokens have all expired and purges sessions long expired.
+// Run does background work until ctx ends: it follows the event log, forgets
+// revocations whose tokens have all expired, and purges sessions and events
+// long expired.
 func (s *Service) Run(ctx context.Context) error {
+	go s.follow(ctx)
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -292,6 +325,12 @@ func (s *Service) GC(ctx context.Context) {
 	} else if n > 0 {
 		s.log.Info("purged expired sessions", "count", n)
 	}
+	// Events carry the writer's wall clock, not the service clock.
+	if n, err := s.store.PruneEvents(ctx, time.Now().Add(-s.eventRetention())); err != nil {
+		s.log.Error("prune events", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned old events", "count", n)
+	}
 }
 
 // Admin credentials.
@@ -322,6 +361,7 @@ func (s *Service) SetAdminToken(ctx context.Context, tok gatehouse.Secret) error
 		return err
 	}
 	s.adminHash.Store(&h)
+	s.settle(ctx)
 	return nil
 }
 
@@ -438,18 +478,10 @@ func (s *Service) RotateSigningKey(ctx context.Context, emergency bool) (token.S
 	if err := s.store.RotateSigningKey(ctx, k, emergency); err != nil {
 		return k, storeErr(err, "signing key")
 	}
-	keys, err := s.store.SigningKeys(ctx)
-	if err != nil {
+	if err := s.reloadRing(ctx, emergency); err != nil {
 		return k, storeErr(err, "signing key")
 	}
-	ring, err := token.NewRing(keys)
-	if err != nil {
-		return k, gatehouse.Wrap(gatehouse.Internal, err, "could not build the key ring")
-	}
-	s.ring.Store(ring)
-	if emergency {
-		s.verifier.Cache.Purge()
-	}
+	s.settle(ctx)
 	s.log.Warn("signing key rotated", "kid", k.ID, "emergency", emergency)
 	k.Seed = nil
 	return k, nil

@@ -35,7 +35,7 @@ func (s *Service) Ban(ctx context.Context, appID, userID string) (gatehouse.User
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, revoked)
-	s.pub.UserBanned(u)
+	s.settle(ctx) // publishes the ban to this node's connections
 	s.log.Info("user banned", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
 }
@@ -55,6 +55,7 @@ func (s *Service) Unban(ctx context.Context, appID, userID string) (gatehouse.Us
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, nil)
+	s.settle(ctx)
 	s.log.Info("user unbanned", "app_id", appID, "user_internal_id", u.ID)
 	return u, nil
 }
@@ -75,7 +76,7 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, revoked)
-	s.pub.UserDeleted(u)
+	s.settle(ctx) // publishes the deletion
 	s.log.Info("user deleted", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
 }
@@ -114,7 +115,7 @@ func (s *Service) RevokeSession(ctx context.Context, appID, sessionID string) (g
 		return sess, storeErr(err, "Session")
 	}
 	s.markRevoked(sess)
-	s.pub.SessionsRevoked(appID, []string{sess.ID})
+	s.settle(ctx) // closes the session's connections
 	s.log.Info("session revoked by admin", "app_id", appID, "session_id", sessionID)
 	return sess, nil
 }
@@ -134,7 +135,7 @@ func (s *Service) RevokeAll(ctx context.Context, appID, userID string) ([]gateho
 		return nil, storeErr(err, "User")
 	}
 	s.restrict(u, list)
-	s.pub.SessionsRevoked(appID, sessionIDs(list))
+	s.settle(ctx) // closes the sessions' connections
 	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(list))
 	return list, nil
 }

@@ -146,6 +146,21 @@ type Store interface {
 	// SetSecret stores or replaces a secret.
 	SetSecret(ctx context.Context, name string, value []byte) error
 
+	// Events returns up to limit events with an id greater than after, in
+	// id order (see Event for the guarantees). Returns ErrPruned if events
+	// after that id were pruned. Every change above that affects validation
+	// or live connections writes its event in its own transaction: creating
+	// and updating apps, creating and revoking keys, UpdateUser, a Login
+	// that revokes another user's session, revoking sessions, adding and
+	// removing verification keys, revoking tokens, adding and rotating
+	// signing keys, and SetSecret.
+	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	// LastEventID returns the id of the newest event, 0 when there is none.
+	LastEventID(ctx context.Context) (int64, error)
+	// PruneEvents deletes the events written before `before` and reports
+	// how many; readers behind them then get ErrPruned.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
+
 	// Close releases the store. Writes acknowledged before Close are durable.
 	Close() error
 }

@@ -44,7 +44,10 @@ func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventApp, App: &a})
 	})
 }
 
@@ -72,9 +75,11 @@ func (db *DB) UpdateApp(ctx context.Context, id string, update func(*gatehouse.A
 		if err := update(&a); err != nil {
 			return err
 		}
-		_, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ? WHERE id = ?",
-			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), id)
-		return err
+		if _, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ? WHERE id = ?",
+			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), id); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventApp, App: &a})
 	})
 	return a, err
 }
@@ -127,8 +132,10 @@ func (db *DB) CreateKey(ctx context.Context, k gatehouse.Key) error {
 			return fmt.Errorf("key %s: %w", k.ID, store.ErrConflict)
 		case isForeignKey(err):
 			return fmt.Errorf("app %s: %w", k.AppID, store.ErrNotFound)
+		case err != nil:
+			return err
 		}
-		return err
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventKey, Key: &k})
 	})
 }
 
@@ -156,7 +163,10 @@ func (db *DB) RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKin
 		}
 		var err error
 		k, err = scanKey(db.txQueryRow(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE id = ? AND app_id = ? AND kind = ?", keyID, appID, kind))
-		return notFound(err, "key "+keyID)
+		if err != nil {
+			return notFound(err, "key "+keyID)
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventKey, Key: &k})
 	})
 	return k, err
 }
@@ -214,6 +224,7 @@ func (db *DB) UpdateUser(ctx context.Context, appID, userID string, update func(
 		if err != nil {
 			return notFound(err, "user "+userID)
 		}
+		before := u
 		if err := update(&u); err != nil {
 			return err
 		}
@@ -221,9 +232,11 @@ func (db *DB) UpdateUser(ctx context.Context, appID, userID string, update func(
 			return err
 		}
 		if revokeSessions {
-			revoked, err = db.revokeUserSessions(ctx, tx, appID, u.ID, u.UpdatedAt)
+			if revoked, err = db.revokeUserSessions(ctx, tx, appID, u.ID, u.UpdatedAt); err != nil {
+				return err
+			}
 		}
-		return err
+		return db.appendEvent(ctx, tx, store.UserEvent(before, u, revoked))
 	})
 	return u, revoked, err
 }
@@ -296,6 +309,9 @@ func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gate
 			if _, err := db.txExec(ctx, tx, "UPDATE sessions SET revoked_at = ? WHERE id = ?", ms(r.RevokedAt), r.ID); err != nil {
 				return err
 			}
+			if err := db.appendEvent(ctx, tx, store.SessionsEvent([]gatehouse.Session{*r})); err != nil {
+				return err
+			}
 		}
 		res.Session, res.Replaced = claim.Session, claim.Replaced
 		s := claim.Session
@@ -336,7 +352,10 @@ func (db *DB) RevokeSession(ctx context.Context, appID, id string, at time.Time)
 		}
 		var err error
 		s, err = scanSession(db.txQueryRow(ctx, tx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = ? AND id = ?", appID, id))
-		return notFound(err, "session "+id)
+		if err != nil {
+			return notFound(err, "session "+id)
+		}
+		return db.appendEvent(ctx, tx, store.SessionsEvent([]gatehouse.Session{s}))
 	})
 	return s, err
 }
@@ -354,7 +373,10 @@ func (db *DB) RevokeUserSessions(ctx context.Context, appID, userInternalID stri
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		var err error
 		out, err = db.revokeUserSessions(ctx, tx, appID, userInternalID, at)
-		return err
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.SessionsEvent(out))
 	})
 	return out, err
 }
@@ -406,7 +428,10 @@ func (db *DB) AddSigningKey(ctx context.Context, k token.SigningKey) error {
 		if isUnique(err) {
 			return fmt.Errorf("signing key %s: %w", k.ID, store.ErrConflict)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventSigningKeys})
 	})
 }
 
@@ -425,7 +450,10 @@ func (db *DB) RotateSigningKey(ctx context.Context, k token.SigningKey, dropOld 
 		if isUnique(err) {
 			return fmt.Errorf("signing key %s: %w", k.ID, store.ErrConflict)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventSigningKeys, Emergency: dropOld})
 	})
 }
 
@@ -448,8 +476,10 @@ func (db *DB) PutSecretIfAbsent(ctx context.Context, name string, value []byte) 
 
 func (db *DB) SetSecret(ctx context.Context, name string, value []byte) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := db.txExec(ctx, tx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value)
-		return err
+		if _, err := db.txExec(ctx, tx, "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", name, value); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventSecret, Name: name})
 	})
 }
 
@@ -488,8 +518,10 @@ func (db *DB) CreateVerificationKey(ctx context.Context, k gatehouse.Verificatio
 			return fmt.Errorf("verification key %s: %w", k.ID, store.ErrConflict)
 		case isForeignKey(err):
 			return fmt.Errorf("app %s: %w", k.AppID, store.ErrNotFound)
+		case err != nil:
+			return err
 		}
-		return err
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventVerificationKey, VerificationKey: &k})
 	})
 }
 
@@ -512,7 +544,10 @@ func (db *DB) AllVerificationKeys(ctx context.Context) ([]gatehouse.Verification
 func (db *DB) DeleteVerificationKey(ctx context.Context, appID, id string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		res, err := db.txExec(ctx, tx, "DELETE FROM verification_keys WHERE app_id = ? AND id = ?", appID, id)
-		return affected(res, err, "verification key "+id)
+		if err := affected(res, err, "verification key "+id); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventVerificationKey, AppID: appID, KeyID: id, Removed: true})
 	})
 }
 
@@ -520,9 +555,11 @@ func (db *DB) DeleteVerificationKey(ctx context.Context, appID, id string) error
 
 func (db *DB) RevokeToken(ctx context.Context, t store.RevokedToken) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := db.txExec(ctx, tx, "INSERT INTO revoked_tokens (app_id, token_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			t.AppID, t.Hash, ms(t.ExpiresAt))
-		return err
+		if _, err := db.txExec(ctx, tx, "INSERT INTO revoked_tokens (app_id, token_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			t.AppID, t.Hash, ms(t.ExpiresAt)); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventToken, Token: &t})
 	})
 }
 

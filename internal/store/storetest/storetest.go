@@ -42,6 +42,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentUpdateAppKeepsEveryEdit", testConcurrentUpdateApp},
 		{"CallbacksRunOnFreshReads", testCallbacksFresh},
 		{"RacingLoginsOneDeviceSameUser", testRacingLoginsSameUser},
+		{"EventsWritten", testEventsWritten},
+		{"EventsOnlyOnCommit", testEventsOnlyOnCommit},
+		{"EventsPrune", testEventsPrune},
+		{"EventsConcurrentNoSkip", testEventsConcurrentNoSkip},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
