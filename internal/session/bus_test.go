@@ -192,11 +192,11 @@ func TestEventLogBetweenNodes(t *testing.T) {
 	}
 
 	// The admin token set through A is the one B checks.
-	if err := a.svc.SetAdminToken(ctx, "a-new-admin-token-0123456789"); err != nil {
+	if err := a.svc.SetAdminToken(ctx, "7f3a9c1e5b2d8f4a6c0e1b3d5f7a9c2e"); err != nil {
 		t.Fatal(err)
 	}
 	catchUp(t, b)
-	if !b.svc.CheckAdmin("a-new-admin-token-0123456789") {
+	if !b.svc.CheckAdmin("7f3a9c1e5b2d8f4a6c0e1b3d5f7a9c2e") {
 		t.Fatal("admin token set on A not accepted on B")
 	}
 
