@@ -1,6 +1,9 @@
 package gatehouse
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Session is one logged-in device of one user. A device holds at most one
 // live session; a login on the same device by the same user extends it (the
@@ -31,6 +34,27 @@ type DeviceInfo struct {
 	Kind       string `json:"kind,omitempty"`
 	Model      string `json:"model,omitempty"`
 	SDKVersion string `json:"sdkVersion,omitempty"`
+}
+
+// MaxDeviceInfoBytes bounds a device info, as JSON. The SDKs send a few
+// hundred bytes (a browser's user agent in model is the longest part); no
+// single field is capped (wire spec §5.3), only the whole.
+const MaxDeviceInfoBytes = 4 << 10
+
+// Validate refuses a device info over MaxDeviceInfoBytes of JSON: it is
+// stored with the session, and a login needs only a public API key.
+func (d DeviceInfo) Validate() error {
+	n := len(d.Kind) + len(d.Model) + len(d.SDKVersion)
+	// JSON escaping makes a byte at most 6 (\u00XX), and the member names
+	// and punctuation take 40: only a long info needs encoding to measure.
+	if n*6+40 <= MaxDeviceInfoBytes {
+		return nil
+	}
+	b, _ := json.Marshal(d)
+	if len(b) > MaxDeviceInfoBytes {
+		return Errorf(Invalid, "deviceInfo must be at most %d bytes of JSON, got %d", MaxDeviceInfoBytes, len(b))
+	}
+	return nil
 }
 
 // DeviceClaim is what a login does to its device: the session the new token

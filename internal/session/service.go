@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,8 @@ type Service struct {
 	bus       bus
 	failAfter time.Duration
 	pollEvery time.Duration
+
+	seed maphash.Seed // of in-memory hashes that must not be predictable
 }
 
 type userFlags struct {
@@ -115,6 +118,7 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{
 		store:   st,
 		log:     log,
+		seed:    maphash.MakeSeed(),
 		now:     cfg.Now,
 		issuer:  cfg.Issuer,
 		apps:    map[string]*gatehouse.App{},
