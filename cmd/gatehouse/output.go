@@ -141,3 +141,11 @@ func cell(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// toMap turns a JSON-tagged value into the map result.print takes.
+func toMap(v any) map[string]any {
+	b, _ := json.Marshal(v)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}

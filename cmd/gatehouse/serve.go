@@ -75,6 +75,9 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		return err
 	}
 	defer db.Close()
+	if st := db.Schema(); len(st.Applied) > 0 {
+		log.Info("schema migrated", "version", st.Database, "applied", st.Applied)
+	}
 
 	sealKey, err := loadSealKey(cfg, stdout)
 	if err != nil {

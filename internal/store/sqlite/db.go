@@ -15,13 +15,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/migrate"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -44,6 +46,7 @@ type DB struct {
 	read   *sql.DB
 	write  *sql.DB
 	ops    chan op
+	schema migrate.Status
 	closed chan struct{}
 	done   chan struct{}
 }
@@ -93,41 +96,48 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// migrations is the SQLite store's schema for internal/store/migrate.
+// Before goose, this store recorded its version in PRAGMA user_version (the
+// number of files applied, in order); Legacy hands that to migrate, which
+// records those versions in goose's table the first time, so stores made by
+// earlier releases upgrade without re-running anything.
+var migrationConfig = migrate.Config{
+	Dialect: goose.DialectSQLite3,
+	FS:      migrations,
+	Dir:     "migrations",
+	Legacy: func(ctx context.Context, db *sql.DB) (int64, error) {
+		var v int64
+		err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		return v, err
+	},
+}
+
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	st, err := migrate.Up(ctx, db.write, migrationConfig)
+	db.schema = st
+	return err
+}
+
+// Schema reports the schema version at Open and the migrations Open
+// applied.
+func (db *DB) Schema() migrate.Status { return db.schema }
+
+// MigrationStatus reports the schema of the database file at path against
+// this binary's migrations, without applying any. It refuses (with
+// *migrate.TooNewError) a database newer than the binary. It records in
+// goose's version table a version the store recorded before goose managed
+// it, and nothing else.
+func MigrationStatus(ctx context.Context, path string) (migrate.Status, error) {
+	if _, err := os.Stat(path); err != nil {
+		return migrate.Status{}, err
+	}
+	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
-		return err
+		return migrate.Status{}, err
 	}
-	sort.Strings(names)
-	var version int
-	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	for i, name := range names {
-		if i < version {
-			continue
-		}
-		b, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
+	defer d.Close()
+	d.SetMaxOpenConns(1)
+	return migrate.Check(ctx, d, migrationConfig)
 }
 
 // Close stops the writer after it has committed what it accepted, and closes

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Times are Unix milliseconds, UTC. 0 means "not set".
 CREATE TABLE apps (
     id           TEXT PRIMARY KEY,

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Login with customer-signed access tokens.
 
 -- What an app requires of customer tokens. Empty / 0: not checked / default.
