@@ -1,3 +1,4 @@
+-- +goose Up
 -- The event log between nodes (internal/store/event.go): every change that
 -- affects validation or live connections, written in the change's own
 -- transaction. AUTOINCREMENT: ids are never reused, even after pruning.
