@@ -41,6 +41,9 @@ type AccessClaims struct {
 	ID        string    `json:"jti"`
 	IssuedAt  int64     `json:"iat"`
 	ExpiresAt int64     `json:"exp"`
+	// KeyID is the kid of the key that signed the token, from its header;
+	// set by Verify, never part of the payload.
+	KeyID string `json:"-"`
 }
 
 // Issued returns the iat and exp claims as times.
@@ -116,6 +119,7 @@ func (r *Ring) Verify(raw string, want Expectations) (*AccessClaims, error) {
 	if err := checkAccessClaims(&c, want); err != nil {
 		return nil, err
 	}
+	c.KeyID = k.id
 	return &c, nil
 }
 

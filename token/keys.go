@@ -82,3 +82,18 @@ func (r *Ring) JWKS() []byte { return r.jwks }
 
 // SignerID returns the kid of the key that signs new tokens.
 func (r *Ring) SignerID() string { return r.signer.id }
+
+// KeyIDs returns the kids of every key of the ring.
+func (r *Ring) KeyIDs() []string {
+	ids := make([]string, 0, len(r.keys))
+	for id := range r.keys {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// HasKey reports whether the ring verifies tokens of key kid.
+func (r *Ring) HasKey(kid string) bool {
+	_, ok := r.keys[kid]
+	return ok
+}

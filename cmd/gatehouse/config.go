@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"go.yaml.in/yaml/v3"
 )
@@ -47,6 +48,11 @@ type serveConfig struct {
 	// FailClosedAfter: a node that cannot confirm its state is current
 	// for this long refuses validations (503).
 	FailClosedAfter time.Duration
+	// MQTT bounds the realtime broker (README, "Tokens and realtime").
+	MQTT struct {
+		ConnectTimeout, SessionExpiry time.Duration
+		MaxPending, MaxPendingPerAddr int
+	}
 }
 
 // register defines serve's settings on fs.
@@ -60,6 +66,10 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing customers' HMAC secrets (default <data>/seal-key, generated)")
 	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")
 	fs.StringSliceVar(&c.AllowedOrigins, "allowed-origins", []string{"*"}, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
+	fs.DurationVar(&c.MQTT.ConnectTimeout, "mqtt-connect-timeout", realtime.DefaultConnectTimeout, "time an upgraded /mqtt WebSocket has to send its CONNECT before it is closed")
+	fs.IntVar(&c.MQTT.MaxPending, "mqtt-max-pending", realtime.DefaultMaxPending, "upgraded /mqtt WebSockets not yet authenticated, in total; more are refused with 503 (-1: no cap)")
+	fs.IntVar(&c.MQTT.MaxPendingPerAddr, "mqtt-max-pending-per-addr", realtime.DefaultMaxPendingPerAddr, "upgraded /mqtt WebSockets not yet authenticated, per client address; more are refused with 429 (-1: no cap)")
+	fs.DurationVar(&c.MQTT.SessionExpiry, "mqtt-session-expiry", realtime.DefaultSessionExpiry, "how long a disconnected clean=false MQTT session is kept for resumption")
 	lim := &c.Limits
 	*lim = ratelimit.DefaultConfig()
 	fs.Var(&lim.LoginPerUser, "limit-login-user", "logins (and renewals) per app and user, N/DURATION or off")
@@ -255,6 +265,12 @@ func (c serveConfig) validate() error {
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.MQTT.ConnectTimeout <= 0 || c.MQTT.SessionExpiry < 0 {
+		errs = append(errs, errors.New("--mqtt-connect-timeout must be positive and --mqtt-session-expiry not negative"))
+	}
+	if c.MQTT.MaxPending == 0 || c.MQTT.MaxPendingPerAddr == 0 {
+		errs = append(errs, errors.New("--mqtt-max-pending and --mqtt-max-pending-per-addr must be positive, or -1 for no cap"))
 	}
 	if c.AdminToken != "" {
 		if err := session.CheckAdminToken(gatehouse.Secret(c.AdminToken)); err != nil {

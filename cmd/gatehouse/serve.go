@@ -88,14 +88,20 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	if err := svc.Load(ctx); err != nil {
 		return err
 	}
-	broker, err := realtime.New(log.With("component", "realtime"), realtime.Config{AllowedOrigins: cfg.AllowedOrigins, Ended: session.Ended},
+	sessionExpiry := cfg.MQTT.SessionExpiry
+	if sessionExpiry == 0 {
+		sessionExpiry = -1 // 0 means the default in realtime.Config: here it means at once
+	}
+	broker, err := realtime.New(log.With("component", "realtime"), realtime.Config{AllowedOrigins: cfg.AllowedOrigins, Ended: session.Ended,
+		ConnectTimeout: cfg.MQTT.ConnectTimeout, MaxPending: cfg.MQTT.MaxPending, MaxPendingPerAddr: cfg.MQTT.MaxPendingPerAddr,
+		SessionExpiry: sessionExpiry, ClientAddr: cfg.Limits.TrustedProxies.ClientAddr},
 		func(tok string) (realtime.Identity, error) {
 			// mochi hooks get no context: bound the check (a customer token
 			// may need its JWKS fetched).
 			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
 			p, err := svc.Authenticate(actx, tok)
-			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID}, err
+			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID, KeyID: p.KeyID}, err
 		})
 	if err != nil {
 		return err

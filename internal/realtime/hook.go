@@ -22,6 +22,29 @@ type hook struct {
 	mu      sync.Mutex
 	clients map[*mqtt.Client]Identity
 	pending map[*mqtt.Client]pendingAuth // OnConnect's verdict, for OnConnectAuthenticate
+	// owners maps each client id the broker holds a session for (connected
+	// or kept for resumption) to the user who holds it. A session taken
+	// over inherits the previous holder's subscriptions, so an id never
+	// passes to another user while its session lives.
+	owners map[string]owner
+	// withdrawn lists signing keys taken out by emergency rotation: a
+	// CONNECT verified just before cannot slip in after the sweep.
+	withdrawn map[string]bool
+}
+
+// owner is who holds a client id, and the client holding it now.
+type owner struct {
+	user string // app and internal user id
+	cl   *mqtt.Client
+}
+
+func newHook(auth AuthFunc, ended func(error) bool, srv *mqtt.Server, log *slog.Logger) *hook {
+	h := &hook{auth: auth, ended: ended, srv: srv, log: log, clients: map[*mqtt.Client]Identity{},
+		pending: map[*mqtt.Client]pendingAuth{}, owners: map[string]owner{}, withdrawn: map[string]bool{}}
+	// The broker's own inline client: taking over its id would disconnect
+	// the server's publisher.
+	h.owners[mqtt.InlineClientId] = owner{user: "\x00server"}
+	return h
 }
 
 type pendingAuth struct {
@@ -29,12 +52,27 @@ type pendingAuth struct {
 	err error
 }
 
-var errEnded = errors.New("session ended: token revoked, or user banned or deleted")
+var (
+	errEnded   = errors.New("session ended: token revoked, or user banned or deleted")
+	errIDTaken = errors.New("client id held by another user")
+)
 
 func (h *hook) ID() string { return "gatehouse-auth" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnDisconnect}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnPacketRead, mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck,
+		mqtt.OnDisconnect, mqtt.OnClientExpired}, []byte{b})
+}
+
+// OnPacketRead lets an empty password through to authentication, which
+// refuses it with CONNACK 5 like any bad one. MQTT 3.1.1 allows a
+// zero-length password; mochi refuses it as a protocol error with 0x82,
+// which is no MQTT 3.1.1 return code.
+func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type == packets.Connect && pk.ProtocolVersion < 5 && pk.Connect.PasswordFlag && len(pk.Connect.Password) == 0 {
+		pk.Connect.PasswordFlag = false
+	}
+	return pk, nil
 }
 
 // OnConnect checks the access token. A token that will never work again
@@ -50,8 +88,21 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		return errEnded
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil && id.UserInternalID != "" && string(pk.Connect.Username) == id.UserInternalID {
+		// A client id belongs to the user who holds it: another user's
+		// CONNECT with it would take over the session (and its
+		// subscriptions) and knock the holder off. Refused with 2
+		// (identifier rejected); the holder stays connected.
+		user := id.AppID + "\x00" + id.UserInternalID
+		if o, held := h.owners[cl.ID]; held && o.user != user {
+			h.log.Warn("mqtt connect refused: client id held by another user", "remote_addr", cl.Net.Remote, "app_id", id.AppID, "user_id", id.UserInternalID)
+			h.srv.SendConnack(cl, packets.ErrClientIdentifierNotValid, false, nil)
+			return errIDTaken
+		}
+		h.owners[cl.ID] = owner{user: user, cl: cl}
+	}
 	h.pending[cl] = pendingAuth{id, err}
-	h.mu.Unlock()
 	return nil
 }
 
@@ -69,8 +120,15 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		return false
 	}
 	h.mu.Lock()
+	if p.id.KeyID != "" && h.withdrawn[p.id.KeyID] {
+		h.mu.Unlock()
+		return false
+	}
 	h.clients[cl] = p.id
 	h.mu.Unlock()
+	if ws, ok := cl.Net.Conn.(*wsConn); ok {
+		ws.authenticated()
+	}
 	return true
 }
 
@@ -94,11 +152,39 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return false
 }
 
+// OnDisconnect forgets the connection; a session the broker drops at once
+// (clean) gives its client id back.
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	h.mu.Lock()
 	delete(h.clients, cl)
 	delete(h.pending, cl)
+	if expire && !cl.IsTakenOver() {
+		h.release(cl)
+	}
 	h.mu.Unlock()
+}
+
+// OnClientExpired gives back the client id of a session the broker freed
+// after its expiry.
+func (h *hook) OnClientExpired(cl *mqtt.Client) {
+	h.mu.Lock()
+	h.release(cl)
+	h.mu.Unlock()
+}
+
+// release frees cl's client id if cl still holds it (not when a newer
+// connection of the same user took the session over). h.mu is held.
+func (h *hook) release(cl *mqtt.Client) {
+	if o, ok := h.owners[cl.ID]; ok && o.cl == cl {
+		delete(h.owners, cl.ID)
+	}
+}
+
+// owned returns how many client ids are held, for tests.
+func (h *hook) owned() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.owners) - 1 // the inline client's
 }
 
 // match returns the connected clients whose identity satisfies keep.

@@ -57,9 +57,14 @@ func (l *wsListener) Close(closeClients listeners.CloseFn) {
 // wsConn is a WebSocket carrying MQTT in binary messages, as a net.Conn.
 type wsConn struct {
 	net.Conn
-	c *websocket.Conn
-	r io.Reader
+	c    *websocket.Conn
+	r    io.Reader
+	slot *slot // in the count of unauthenticated sockets until authenticated
 }
+
+// authenticated takes the connection out of the count of unauthenticated
+// sockets.
+func (ws *wsConn) authenticated() { ws.slot.release() }
 
 var errNotBinary = errors.New("websocket message is not binary")
 

@@ -22,6 +22,7 @@ var (
 	errBanned  = errors.New("user banned")
 	errDeleted = errors.New("user deleted")
 	errRevoked = errors.New("session revoked")
+	errKeyGone = errors.New("signing key withdrawn")
 )
 
 // UserBanned publishes user.didGlobalBan on the user's own topic (never the
@@ -63,6 +64,22 @@ func (b *Broker) SessionsRevoked(appID string, sessionIDs []string) {
 	for _, cl := range b.hook.match(func(id Identity) bool { return id.AppID == appID && set[id.SessionID] }) {
 		cl.Stop(errRevoked)
 	}
+}
+
+// SigningKeysWithdrawn closes the connections that authenticated with a
+// Gatehouse token signed by one of the keys (emergency rotation): those
+// tokens are refused from now on, so they cannot come back.
+func (b *Broker) SigningKeysWithdrawn(kids []string) {
+	b.hook.mu.Lock()
+	for _, k := range kids {
+		b.hook.withdrawn[k] = true
+	}
+	b.hook.mu.Unlock()
+	clients := b.hook.match(func(id Identity) bool { return id.KeyID != "" && b.hook.withdrawn[id.KeyID] })
+	for _, cl := range clients {
+		cl.Stop(errKeyGone)
+	}
+	b.log.Info("connections closed by signing-key withdrawal", "keys", len(kids), "connections", len(clients))
 }
 
 // deliverAndClose writes a PUBLISH directly to each of the user's own

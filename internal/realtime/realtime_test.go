@@ -17,19 +17,26 @@ import (
 )
 
 type env struct {
-	t      testing.TB
-	svc    *session.Service
-	broker *realtime.Broker
-	url    string
-	appID  string
-	key    string
-	clock  *testenv.Clock
+	t       testing.TB
+	svc     *session.Service
+	broker  *realtime.Broker
+	url     string
+	httpURL string
+	appID   string
+	key     string
+	clock   *testenv.Clock
 }
 
 func newEnv(t testing.TB, origins ...string) *env {
 	t.Helper()
-	g := testenv.Start(t, testenv.Options{Realtime: true, AllowedOrigins: origins})
-	return &env{t: t, svc: g.Svc, broker: g.Broker, url: g.MQTT, appID: g.App.ID, key: g.APIKey, clock: g.Clock}
+	return newEnvWith(t, testenv.Options{AllowedOrigins: origins})
+}
+
+func newEnvWith(t testing.TB, opts testenv.Options) *env {
+	t.Helper()
+	opts.Realtime = true
+	g := testenv.Start(t, opts)
+	return &env{t: t, svc: g.Svc, broker: g.Broker, url: g.MQTT, httpURL: g.URL, appID: g.App.ID, key: g.APIKey, clock: g.Clock}
 }
 
 type user struct {
@@ -47,8 +54,13 @@ func (e *env) login(userID, device string) user {
 
 // connect opens a real MQTT-over-WebSocket connection as the SDKs do.
 func (e *env) connect(username, password string) (paho.Client, error) {
+	return e.connectAs(fmt.Sprintf("mqttjs_ascWebSdk#%d_%s_0", time.Now().UnixNano(), username), username, password)
+}
+
+// connectAs is connect with a chosen client id.
+func (e *env) connectAs(clientID, username, password string) (paho.Client, error) {
 	opts := paho.NewClientOptions().AddBroker(e.url).SetUsername(username).SetPassword(password).
-		SetClientID(fmt.Sprintf("mqttjs_ascWebSdk#%d_%s_0", time.Now().UnixNano(), username)).
+		SetClientID(clientID).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectRetry(false).SetCleanSession(false).
 		SetWill("WillMsg", "Connection Closed abnormally..!", 0, false).SetConnectTimeout(5 * time.Second)
 	c := paho.NewClient(opts)

@@ -16,6 +16,7 @@ type Principal struct {
 	UserInternalID string // internal id
 	PublicUserID   string
 	SessionID      string
+	KeyID          string // kid of a Gatehouse token's signing key; empty for customer tokens
 	IssuedAt       time.Time
 	ExpiresAt      time.Time
 }
@@ -73,7 +74,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, errTokenRevoked
 	}
 	iat, exp := c.Issued()
-	return Principal{AppID: c.Audience, UserInternalID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, IssuedAt: iat, ExpiresAt: exp}, nil
+	return Principal{AppID: c.Audience, UserInternalID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, KeyID: c.KeyID, IssuedAt: iat, ExpiresAt: exp}, nil
 }
 
 // Logout revokes the session of the presented access token (secure

@@ -256,9 +256,18 @@ func (s *Service) reloadRing(ctx context.Context, emergency bool) error {
 	if err != nil {
 		return err
 	}
-	s.ring.Store(ring)
+	old := s.ring.Swap(ring)
 	if emergency {
 		s.verifier.Cache.Purge()
+		// Live connections of tokens the withdrawn keys signed are closed,
+		// as revocation closes a session's.
+		var gone []string
+		for _, kid := range old.KeyIDs() {
+			if !ring.HasKey(kid) {
+				gone = append(gone, kid)
+			}
+		}
+		s.pub.SigningKeysWithdrawn(gone)
 	}
 	return nil
 }

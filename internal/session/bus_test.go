@@ -21,8 +21,9 @@ import (
 
 // recorder is a Publisher that remembers what it was told.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []string
+	mu        sync.Mutex
+	msgs      []string
+	withdrawn []string // signing keys
 }
 
 func (r *recorder) add(s string)                 { r.mu.Lock(); r.msgs = append(r.msgs, s); r.mu.Unlock() }
@@ -32,6 +33,11 @@ func (r *recorder) SessionsRevoked(appID string, ids []string) {
 	for _, id := range ids {
 		r.add("revoked " + id)
 	}
+}
+func (r *recorder) SigningKeysWithdrawn(kids []string) {
+	r.mu.Lock()
+	r.withdrawn = append(r.withdrawn, kids...)
+	r.mu.Unlock()
 }
 func (r *recorder) got() []string {
 	r.mu.Lock()
@@ -189,6 +195,13 @@ func TestEventLogBetweenNodes(t *testing.T) {
 	catchUp(t, a)
 	if _, err := a.svc.Authenticate(ctx, alice3.AccessToken.Reveal()); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
 		t.Fatalf("token signed with a dropped key on another node: %v", err)
+	}
+	// …and closes its own live connections of the withdrawn keys.
+	a.pub.mu.Lock()
+	withdrawn := len(a.pub.withdrawn)
+	a.pub.mu.Unlock()
+	if withdrawn == 0 {
+		t.Fatal("node A did not close the connections of the withdrawn keys")
 	}
 
 	// The admin token set through A is the one B checks.

@@ -56,6 +56,9 @@ type Publisher interface {
 	UserDeleted(u gatehouse.User)
 	// SessionsRevoked closes the connections of those sessions.
 	SessionsRevoked(appID string, sessionIDs []string)
+	// SigningKeysWithdrawn closes the connections whose access token was
+	// signed by one of those keys (emergency rotation).
+	SigningKeysWithdrawn(kids []string)
 }
 
 type nopPublisher struct{}
@@ -63,6 +66,7 @@ type nopPublisher struct{}
 func (nopPublisher) UserBanned(gatehouse.User)        {}
 func (nopPublisher) UserDeleted(gatehouse.User)       {}
 func (nopPublisher) SessionsRevoked(string, []string) {}
+func (nopPublisher) SigningKeysWithdrawn([]string)    {}
 
 // Service is the session service. Create it with New and call Load before
 // use.

@@ -59,6 +59,9 @@ type Options struct {
 	Realtime bool
 	// AllowedOrigins for /mqtt ("*" when empty).
 	AllowedOrigins []string
+	// Broker configures the realtime broker beyond the origins; the close
+	// grace is 50 ms unless set.
+	Broker realtime.Config
 	// StrictJWKS refuses http and private JWKS URLs, as in production.
 	StrictJWKS bool
 	// Log receives the server's logs; discarded when nil.
@@ -132,11 +135,16 @@ func start(dir string, opts Options) (*Server, func(), error) {
 			origins = []string{"*"}
 		}
 		// A short grace keeps tests that wait for the server's close quick.
-		b, err := realtime.New(log, realtime.Config{AllowedOrigins: origins, CloseGrace: 50 * time.Millisecond, Ended: session.Ended}, func(tok string) (realtime.Identity, error) {
+		cfg := opts.Broker
+		cfg.AllowedOrigins, cfg.Ended = origins, session.Ended
+		if cfg.CloseGrace == 0 {
+			cfg.CloseGrace = 50 * time.Millisecond
+		}
+		b, err := realtime.New(log, cfg, func(tok string) (realtime.Identity, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			p, err := svc.Authenticate(ctx, tok)
-			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID}, err
+			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID, KeyID: p.KeyID}, err
 		})
 		if err != nil {
 			db.Close()
