@@ -63,7 +63,7 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
-	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing customers' HMAC secrets (default <data>/seal-key, generated)")
+	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing the signing keys, the auth-token key and customers' HMAC secrets (default <data>/seal-key, generated on a new store)")
 	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")
 	fs.StringSliceVar(&c.AllowedOrigins, "allowed-origins", []string{"*"}, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
 	fs.DurationVar(&c.MQTT.ConnectTimeout, "mqtt-connect-timeout", realtime.DefaultConnectTimeout, "time an upgraded /mqtt WebSocket has to send its CONNECT before it is closed")

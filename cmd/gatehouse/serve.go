@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
 
@@ -79,13 +80,16 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		log.Info("schema migrated", "version", st.Database, "applied", st.Applied)
 	}
 
-	sealKey, err := loadSealKey(cfg, stdout)
+	sealKey, sealPath, err := loadSealKey(ctx, cfg, db, stdout)
 	if err != nil {
 		return err
 	}
 	fetcher := jwks.New(jwks.Options{AllowPrivate: cfg.AllowPrivateJWKS})
 	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher, FailClosedAfter: cfg.FailClosedAfter})
 	if err := svc.Load(ctx); err != nil {
+		if errors.Is(err, session.ErrSealKey) {
+			return fmt.Errorf("%w\nthe seal key in %s is not the key this database was sealed with: restore this data directory's own seal-key file from its backup (or point --seal-key-file at it)", err, sealPath)
+		}
 		return err
 	}
 	sessionExpiry := cfg.MQTT.SessionExpiry
@@ -188,31 +192,42 @@ func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig,
 	return nil
 }
 
-// loadSealKey reads the key that seals customers' HMAC secrets: from
-// --seal-key-file, else <data>/seal-key, generated (mode 0600) on first
-// start. Keep a copy: without it registered HMAC keys cannot be read.
-func loadSealKey(cfg serveConfig, stdout io.Writer) ([]byte, error) {
+// loadSealKey reads the key that seals the server's signing keys, its
+// auth-token key and customers' HMAC secrets: from --seal-key-file, else
+// <data>/seal-key, generated (mode 0600) on first start. It never generates
+// a key over a database that holds sealed data (restored without its seal
+// key, say): that data could never be opened again, so it refuses to start
+// and names the missing file.
+func loadSealKey(ctx context.Context, cfg serveConfig, st store.Store, stdout io.Writer) ([]byte, string, error) {
 	path := cfg.SealKeyFile
 	if path == "" {
 		path = filepath.Join(cfg.Data, "seal-key")
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			sealed, err := session.HoldsSealedData(ctx, st)
+			if err != nil {
+				return nil, path, fmt.Errorf("read the database: %w", err)
+			}
+			if sealed {
+				return nil, path, fmt.Errorf("seal key %s is missing, but the database holds data sealed with it (signing keys, the auth-token key, customers' HMAC secrets): "+
+					"restore that file from the backup of this data directory, or point --seal-key-file at it; a new key could never open that data, so none is generated", path)
+			}
 			k := make([]byte, 32)
 			if _, err := rand.Read(k); err != nil {
-				return nil, err
+				return nil, path, err
 			}
 			if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
-				return nil, fmt.Errorf("write seal key: %w", err)
+				return nil, path, fmt.Errorf("write seal key: %w", err)
 			}
 			fmt.Fprintf(stdout, "generated a seal key in %s (mode 0600): back it up with the database\n", path)
 		}
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("seal key: %w", err)
+		return nil, path, fmt.Errorf("seal key: %w", err)
 	}
 	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(k) != 32 {
-		return nil, fmt.Errorf("seal key %s must hold 64 hex digits (32 bytes)", path)
+		return nil, path, fmt.Errorf("seal key %s must hold 64 hex digits (32 bytes)", path)
 	}
-	return k, nil
+	return k, path, nil
 }

@@ -252,6 +252,9 @@ func (s *Service) reloadRing(ctx context.Context, emergency bool) error {
 	if err != nil {
 		return err
 	}
+	if err := s.openSigningKeys(ctx, keys, false); err != nil {
+		return err
+	}
 	ring, err := token.NewRing(keys)
 	if err != nil {
 		return err

@@ -87,10 +87,14 @@ func (s *Service) seal(secret []byte) ([]byte, error) {
 
 func (s *Service) unseal(b []byte) ([]byte, error) {
 	if s.sealer == nil || len(b) < s.sealer.NonceSize() {
-		return nil, errors.New("cannot unseal HMAC secret: no or wrong seal key")
+		return nil, fmt.Errorf("HMAC secret: %w", ErrSealKey)
 	}
 	n := s.sealer.NonceSize()
-	return s.sealer.Open(nil, b[:n], b[n:], sealAD)
+	p, err := s.sealer.Open(nil, b[:n], b[n:], sealAD)
+	if err != nil {
+		return nil, fmt.Errorf("HMAC secret: %w", ErrSealKey)
+	}
+	return p, nil
 }
 
 // loadVerificationKey turns a stored key into what verification needs.

@@ -197,12 +197,15 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	if err := s.openSigningKeys(ctx, keys, true); err != nil {
+		return err
+	}
 	if len(keys) == 0 {
 		k, err := token.NewSigningKey(s.now())
 		if err != nil {
 			return err
 		}
-		if err := s.store.AddSigningKey(ctx, k); err != nil {
+		if err := s.store.AddSigningKey(ctx, s.sealedKey(k)); err != nil {
 			return fmt.Errorf("store signing key: %w", err)
 		}
 		keys = append(keys, k)
@@ -213,18 +216,9 @@ func (s *Service) Load(ctx context.Context) error {
 	}
 	s.ring.Store(ring)
 
-	fresh, err := token.NewAuthKey()
-	if err != nil {
+	if s.authKey, err = s.loadAuthKey(ctx); err != nil {
 		return err
 	}
-	ak, err := s.store.PutSecretIfAbsent(ctx, secretAuthKey, fresh)
-	if err != nil {
-		return fmt.Errorf("load auth-token key: %w", err)
-	}
-	if len(ak) < 32 {
-		return errors.New("auth-token key in the store is shorter than 32 bytes")
-	}
-	s.authKey = ak
 
 	apps, err := s.store.ListApps(ctx)
 	if err != nil {
@@ -465,6 +459,12 @@ func sessionIDs(list []gatehouse.Session) []string {
 	return ids
 }
 
+// sealedKey is k as stored: its seed sealed.
+func (s *Service) sealedKey(k token.SigningKey) token.SigningKey {
+	k.Seed = s.sealServer(k.Seed, seedPurpose(k.ID))
+	return k
+}
+
 // SigningKeys lists the key ring (without private parts).
 func (s *Service) SigningKeys(ctx context.Context) ([]token.SigningKey, error) {
 	keys, err := s.store.SigningKeys(ctx)
@@ -483,7 +483,7 @@ func (s *Service) RotateSigningKey(ctx context.Context, emergency bool) (token.S
 	if err != nil {
 		return k, gatehouse.Wrap(gatehouse.Internal, err, "could not generate a key")
 	}
-	if err := s.store.RotateSigningKey(ctx, k, emergency); err != nil {
+	if err := s.store.RotateSigningKey(ctx, s.sealedKey(k), emergency); err != nil {
 		return k, storeErr(err, "signing key")
 	}
 	if err := s.reloadRing(ctx, emergency); err != nil {

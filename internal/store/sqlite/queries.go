@@ -435,6 +435,23 @@ func (db *DB) AddSigningKey(ctx context.Context, k token.SigningKey) error {
 	})
 }
 
+// SetSigningKeySeed replaces the stored seed of a signing key: the session
+// service seals, in place, seeds written in plain text by versions before
+// sealing. It is not part of store.Store (a new backend never held plain
+// seeds). Returns ErrNotFound if there is no such key.
+func (db *DB) SetSigningKeySeed(ctx context.Context, id string, seed []byte) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		r, err := db.txExec(ctx, tx, "UPDATE signing_keys SET seed = ? WHERE id = ?", seed, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("signing key %s: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
 func (db *DB) RotateSigningKey(ctx context.Context, k token.SigningKey, dropOld bool) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		var err error
