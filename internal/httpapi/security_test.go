@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -45,7 +48,19 @@ func (e *env) realKey() (string, ed25519.PrivateKey) {
 	if err != nil || len(keys) == 0 {
 		e.t.Fatal(err)
 	}
-	return keys[0].ID, ed25519.NewKeyFromSeed(keys[0].Seed)
+	// The seed is sealed with the seal key (the store alone signs nothing):
+	// open it as the session service does.
+	seed, ok := bytes.CutPrefix(keys[0].Seed, []byte("gatehouse-sealed-v1:"))
+	if !ok {
+		e.t.Fatal("the signing key is stored in plain text")
+	}
+	blk, _ := aes.NewCipher(testSealKey)
+	gcm, _ := cipher.NewGCM(blk)
+	seed, err = gcm.Open(nil, seed[:12], seed[12:], []byte("gatehouse signing key seed "+keys[0].ID))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return keys[0].ID, ed25519.NewKeyFromSeed(seed)
 }
 
 func signEd(priv ed25519.PrivateKey, hdr, payload any) string {
