@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -67,6 +68,22 @@ func (a *App) Validate() error {
 	}
 	if len(a.TokenIssuer) > 200 || len(a.TokenAudience) > 200 {
 		return Errorf(Invalid, "customer token issuer and audience must be at most 200 characters")
+	}
+	// Control characters are never meant, and PostgreSQL cannot store NUL.
+	if strings.IndexFunc(a.Name+a.TokenIssuer+a.TokenAudience, badRune) >= 0 {
+		return Errorf(Invalid, "app name, customer token issuer and audience must not contain control characters")
+	}
+	return nil
+}
+
+// ValidateKeyName checks the label of an API or server key: at most 100
+// bytes, no control characters.
+func ValidateKeyName(s string) error {
+	if len(s) > 100 {
+		return Errorf(Invalid, "key name must be at most 100 characters")
+	}
+	if strings.IndexFunc(s, badRune) >= 0 {
+		return Errorf(Invalid, "key name must not contain control characters")
 	}
 	return nil
 }

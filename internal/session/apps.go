@@ -117,8 +117,8 @@ func (s *Service) CreateKey(ctx context.Context, appID string, kind gatehouse.Ke
 	if kind != gatehouse.APIKey && kind != gatehouse.ServerKey {
 		return gatehouse.Key{}, "", gatehouse.Errorf(gatehouse.Invalid, "unknown key kind %q", kind)
 	}
-	if len(name) > 100 {
-		return gatehouse.Key{}, "", gatehouse.Errorf(gatehouse.Invalid, "key name must be at most 100 characters")
+	if err := gatehouse.ValidateKeyName(name); err != nil {
+		return gatehouse.Key{}, "", err
 	}
 	raw := randomHex(keyLen / 2)
 	k := gatehouse.Key{ID: raw[:keyIDLen], AppID: appID, Kind: kind, Name: name, Hash: digest(raw), CreatedAt: s.now().UTC()}

@@ -17,6 +17,7 @@ import (
 )
 
 // Run runs the suite. newStore returns an empty store; the suite closes it.
+// The cases run in parallel, each on its own store.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	cases := []struct {
 		name string
@@ -49,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			s := newStore(t)
 			t.Cleanup(func() { s.Close() })
 			c.fn(t, s)
