@@ -41,10 +41,11 @@ func Ended(err error) bool {
 // app it names (which may fetch a registered JWKS, and creates the user on
 // first use).
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
-	if err := s.Current(); err != nil {
+	now := s.now()
+	if err := s.currentAt(now); err != nil {
 		return Principal{}, err
 	}
-	c, err := s.verifier.Verify(raw, token.Expectations{Issuer: s.issuer, Now: s.now()})
+	c, err := s.verifier.Verify(raw, token.Expectations{Issuer: s.issuer, Now: now})
 	if err != nil {
 		if errors.Is(err, token.ErrExpired) {
 			return Principal{}, errTokenExpired

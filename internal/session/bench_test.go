@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -22,7 +23,8 @@ func newService(tb testing.TB) *session.Service {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	svc := session.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), session.Config{})
+	// Fail-closed on, as serve runs it: validation checks the bound.
+	svc := session.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), session.Config{FailClosedAfter: time.Hour})
 	if err := svc.Load(context.Background()); err != nil {
 		tb.Fatal(err)
 	}

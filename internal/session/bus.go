@@ -36,8 +36,9 @@ type bus struct {
 	last      atomic.Int64  // id of the last event applied; written under sem
 	tickets   atomic.Uint64 // catch-ups asked for
 	served    atomic.Uint64 // every ticket up to this one is covered by a completed catch-up
-	base      time.Time     // origin of the monotonic clock
-	confirmed atomic.Int64  // mono ns at which the last successful catch-up started
+	// confirmed is when (service clock; time.Now carries a monotonic
+	// reading) the last successful catch-up started.
+	confirmed atomic.Pointer[time.Time]
 	lost      atomic.Bool   // events this node had not applied were pruned
 	wake      chan struct{}
 }
@@ -46,8 +47,6 @@ var (
 	errStale = gatehouse.Errorf(gatehouse.Unavailable, "This server cannot confirm its session state is current; try again")
 	errLost  = gatehouse.Errorf(gatehouse.Unavailable, "This server fell too far behind the event log and must be restarted")
 )
-
-func (b *bus) mono() int64 { return int64(time.Since(b.base)) }
 
 // Wake tells the service that new events may be in the log (a NOTIFY).
 func (s *Service) Wake() {
@@ -60,23 +59,24 @@ func (s *Service) Wake() {
 // Current reports whether this node can answer from memory: it returns an
 // Unavailable error when fail-closed is configured and the node has not
 // confirmed within the bound that it has applied every event.
-func (s *Service) Current() error {
+func (s *Service) Current() error { return s.currentAt(s.now()) }
+
+// currentAt is Current at now (the caller's reading of the service clock).
+func (s *Service) currentAt(now time.Time) error {
 	if s.failAfter <= 0 {
 		return nil
 	}
 	if s.bus.lost.Load() {
 		return errLost
 	}
-	if time.Duration(s.bus.mono()-s.bus.confirmed.Load()) > s.failAfter {
+	if now.Sub(*s.bus.confirmed.Load()) > s.failAfter {
 		return errStale
 	}
 	return nil
 }
 
 // EventLag reports how long ago the node last confirmed it was current.
-func (s *Service) EventLag() time.Duration {
-	return time.Duration(s.bus.mono() - s.bus.confirmed.Load())
-}
+func (s *Service) EventLag() time.Duration { return s.now().Sub(*s.bus.confirmed.Load()) }
 
 // follow reads the event log until ctx ends: at every wake-up and every
 // poll interval. Errors are logged; the fail-closed bound does the rest.
@@ -143,7 +143,7 @@ func (s *Service) settle(ctx context.Context) {
 // catchUp applies every event after the last applied. The caller holds
 // sem.
 func (s *Service) catchUp(ctx context.Context) error {
-	start := s.bus.mono()
+	start := s.now()
 	for {
 		page, err := s.store.Events(ctx, s.bus.last.Load(), eventPage)
 		if errors.Is(err, store.ErrPruned) {
@@ -165,7 +165,7 @@ func (s *Service) catchUp(ctx context.Context) error {
 			break
 		}
 	}
-	s.bus.confirmed.Store(start)
+	s.bus.confirmed.Store(&start)
 	return nil
 }
 

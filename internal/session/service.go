@@ -39,7 +39,8 @@ type Config struct {
 	// FailClosedAfter, when positive, is the bound after which a node that
 	// has not confirmed it applied every event of the log (it cannot read
 	// the database) refuses validations and key checks with Unavailable
-	// rather than answer from stale memory. Zero: never.
+	// rather than answer from stale memory. Zero: never. It is measured
+	// with Now (time.Now's monotonic reading in production).
 	FailClosedAfter time.Duration
 	// PollEvery is how often Run reads the event log without a wake-up
 	// (default 1 s).
@@ -140,7 +141,7 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		custUsers:     newBounded[*gatehouse.User](cacheSize),
 		ctokens:       newBounded[*customerToken](cacheSize / 8),
 
-		bus:       bus{sem: make(chan struct{}, 1), wake: make(chan struct{}, 1), base: time.Now()},
+		bus:       bus{sem: make(chan struct{}, 1), wake: make(chan struct{}, 1)},
 		failAfter: cfg.FailClosedAfter,
 		pollEvery: cfg.PollEvery,
 	}
@@ -186,13 +187,13 @@ const (
 func (s *Service) Load(ctx context.Context) error {
 	// Events up to here are in what is read below; later ones are applied
 	// on top (applying one twice is harmless).
-	start := s.bus.mono()
+	start := s.now()
 	last, err := s.store.LastEventID(ctx)
 	if err != nil {
 		return fmt.Errorf("read the event log: %w", err)
 	}
 	s.bus.last.Store(last)
-	s.bus.confirmed.Store(start)
+	s.bus.confirmed.Store(&start)
 	keys, err := s.store.SigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
