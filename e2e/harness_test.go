@@ -53,6 +53,8 @@ type server struct {
 	data string
 	logs *bytes.Buffer
 	cmd  *exec.Cmd
+	// extra are more serve flags (a shared database, a seal key file).
+	extra []string
 }
 
 func startServer(t *testing.T) *server {
@@ -64,7 +66,7 @@ func startServer(t *testing.T) *server {
 
 func (s *server) start() {
 	t := s.t
-	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--data", s.data, "--admin-token", adminToken)
+	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--data", s.data, "--admin-token", adminToken}, s.extra...)...)
 	cmd.Env = append(os.Environ(), "GATEHOUSE_LOG_LEVEL=debug")
 	cmd.Stderr = s.logs
 	stdout, err := cmd.StdoutPipe()
