@@ -39,6 +39,8 @@ type serveConfig struct {
 	PprofAddr  string
 	// AllowedOrigins for the /mqtt WebSocket; "*" allows any.
 	AllowedOrigins []string
+	// ServerKeyOrigins may call the auth-token endpoints from a browser.
+	ServerKeyOrigins []string
 	// SealKeyFile holds the key sealing customers' HMAC secrets.
 	SealKeyFile string
 	// AllowPrivateJWKS lets JWKS URLs use http and private addresses.
@@ -66,6 +68,7 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing the signing keys, the auth-token key and customers' HMAC secrets (default <data>/seal-key, generated on a new store)")
 	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")
 	fs.StringSliceVar(&c.AllowedOrigins, "allowed-origins", []string{"*"}, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
+	fs.StringSliceVar(&c.ServerKeyOrigins, "server-key-origins", nil, "comma-separated browser `ORIGINS` allowed to call the auth-token endpoints with a server key (default none: a server key sent with an Origin header is refused)")
 	fs.DurationVar(&c.MQTT.ConnectTimeout, "mqtt-connect-timeout", realtime.DefaultConnectTimeout, "time an upgraded /mqtt WebSocket has to send its CONNECT before it is closed")
 	fs.IntVar(&c.MQTT.MaxPending, "mqtt-max-pending", realtime.DefaultMaxPending, "upgraded /mqtt WebSockets not yet authenticated, in total; more are refused with 503 (-1: no cap)")
 	fs.IntVar(&c.MQTT.MaxPendingPerAddr, "mqtt-max-pending-per-addr", realtime.DefaultMaxPendingPerAddr, "upgraded /mqtt WebSockets not yet authenticated, per client address; more are refused with 429 (-1: no cap)")

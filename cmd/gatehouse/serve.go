@@ -121,7 +121,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	}
 	srv := httpapi.Harden(&http.Server{
 		Handler: httpapi.NewHandler(log.With("component", "http"), svc, broker,
-			httpapi.Options{Limits: ratelimit.NewLimits(cfg.Limits, nil)}),
+			httpapi.Options{Limits: ratelimit.NewLimits(cfg.Limits, nil), ServerKeyOrigins: cfg.ServerKeyOrigins}),
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
 	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)

@@ -1,9 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -23,7 +29,15 @@ var emptyRefreshToken = ""
 func (h *handler) login(version string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req wire.LoginRequest
+		raw := bodies.Get().(*bytes.Buffer)
+		raw.Reset()
+		defer bodies.Put(raw)
+		r.Body = teeBody{io.TeeReader(r.Body, raw), r.Body}
 		if !decode(w, r, &req, false) {
+			return
+		}
+		if !wellFormedIDs(&req, raw.Bytes()) {
+			h.writeError(w, r, errMalformedID)
 			return
 		}
 		addr := h.clientAddr(r)
@@ -67,6 +81,88 @@ func (h *handler) login(version string) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, body)
 	}
+}
+
+// bodies hold copies of login bodies while they are decoded.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+type teeBody struct {
+	io.Reader
+	io.Closer
+}
+
+var errMalformedID = gatehouse.Errorf(gatehouse.Invalid, "userId, displayName and deviceId must be valid UTF-8, without lone surrogates")
+
+// wellFormedIDs reports whether the ids of a login were sent as valid
+// UTF-8 with no lone surrogate escapes. encoding/json turns each of those
+// into U+FFFD, so "a\xff", "a\ud800" and "a\udfff" would all be one user;
+// only when a decoded id holds U+FFFD is the body read again, raw.
+func wellFormedIDs(req *wire.LoginRequest, body []byte) bool {
+	suspect := func(s string) bool { return strings.ContainsRune(s, utf8.RuneError) }
+	if !suspect(req.UserID) && !suspect(req.DeviceID) && (req.DisplayName == nil || !suspect(*req.DisplayName)) {
+		return true
+	}
+	var lits struct {
+		UserID      json.RawMessage `json:"userId"`
+		DeviceID    json.RawMessage `json:"deviceId"`
+		DisplayName json.RawMessage `json:"displayName"`
+	}
+	if json.Unmarshal(body, &lits) != nil {
+		return false
+	}
+	return wellFormedString(lits.UserID) && wellFormedString(lits.DeviceID) && wellFormedString(lits.DisplayName)
+}
+
+// wellFormedString reports whether lit, a JSON value as sent, is not a
+// string or is one of valid UTF-8 whose \u escapes pair their surrogates.
+func wellFormedString(lit []byte) bool {
+	if len(lit) == 0 || lit[0] != '"' {
+		return true
+	}
+	if !utf8.Valid(lit) {
+		return false
+	}
+	pendingHigh := false
+	for i := 0; i < len(lit); i++ {
+		if lit[i] != '\\' {
+			if pendingHigh {
+				return false
+			}
+			continue
+		}
+		i++
+		if i >= len(lit) || lit[i] != 'u' {
+			if pendingHigh {
+				return false
+			}
+			continue
+		}
+		if i+4 >= len(lit) {
+			return false
+		}
+		v, err := strconv.ParseUint(string(lit[i+1:i+5]), 16, 16)
+		if err != nil {
+			return false
+		}
+		i += 4
+		switch {
+		case v >= 0xd800 && v < 0xdc00:
+			if pendingHigh {
+				return false
+			}
+			pendingHigh = true
+		case v >= 0xdc00 && v < 0xe000:
+			if !pendingHigh {
+				return false
+			}
+			pendingHigh = false
+		default:
+			if pendingHigh {
+				return false
+			}
+		}
+	}
+	return !pendingHigh
 }
 
 // authenticate returns the principal of the request's bearer token, or
@@ -186,9 +282,17 @@ func (h *handler) chatSettings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wire.DefaultChatSettings())
 }
 
+var errServerKeyFromBrowser = gatehouse.Errorf(gatehouse.Forbidden,
+	"Server keys are for servers: this request comes from a browser origin that is not allowed to use one (see --server-key-origins)")
+
 // authToken serves the server-to-server auth-token endpoints. The answer is
 // the bare token as text/plain, as on social.plus.
 func (h *handler) authToken(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" && !h.keyOriginAllowed(o) {
+		// Checked before the key, so the answer says nothing about it.
+		h.writeError(w, r, errServerKeyFromBrowser)
+		return
+	}
 	addr := h.clientAddr(r)
 	if h.blocked(w, r, addr, ratelimit.ServerKey) {
 		return

@@ -53,13 +53,15 @@ type env struct {
 	limits *ratelimit.Config
 	// onRefuse sees every rate-limit refusal.
 	onRefuse func(kind string)
-	t        testing.TB
-	srv      *httptest.Server
-	clock    *testenv.Clock
-	logs     *syncBuffer
-	dbPath   string
-	db       *sqlite.DB
-	svc      *session.Service
+	// keyOrigins are the browser origins allowed to use a server key.
+	keyOrigins []string
+	t          testing.TB
+	srv        *httptest.Server
+	clock      *testenv.Clock
+	logs       *syncBuffer
+	dbPath     string
+	db         *sqlite.DB
+	svc        *session.Service
 }
 
 func newEnv(t testing.TB) *env {
@@ -99,7 +101,7 @@ func (e *env) start() {
 		lc = *e.limits
 	}
 	e.srv = httptest.NewUnstartedServer(httpapi.NewHandler(log, svc, nil,
-		httpapi.Options{Limits: ratelimit.NewLimits(lc, e.clock.Now), OnRefuse: e.onRefuse}))
+		httpapi.Options{Limits: ratelimit.NewLimits(lc, e.clock.Now), OnRefuse: e.onRefuse, ServerKeyOrigins: e.keyOrigins}))
 	httpapi.Harden(e.srv.Config)
 	e.srv.Start()
 }

@@ -118,18 +118,69 @@ func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 // cors answers preflight requests and marks responses readable from any
 // origin. The client API is called with bearer tokens and never with
 // cookies (the SDKs set withCredentials=false), so "*" without credentials
-// is safe (wire spec §1.3).
-func cors(next http.Handler) http.Handler {
+// is safe (wire spec §1.3). The server-to-server routes — the admin API,
+// the auth-token endpoints, the social.plus ban form — get no CORS headers:
+// browsers have no business calling them, except the auth-token endpoints
+// from the origins the operator allows (Options.ServerKeyOrigins).
+func (h *handler) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" {
-			hd := w.Header()
-			hd.Set("Access-Control-Allow-Origin", "*")
-			hd.Set("Access-Control-Expose-Headers", "X-Request-Id")
-			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-				hd.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
-				hd.Set("Access-Control-Allow-Headers", "authorization, content-type, x-api-key, set-access-token-cookie, x-server-key")
-				hd.Set("Access-Control-Max-Age", "600")
+		if origin := r.Header.Get("Origin"); origin != "" {
+			allow := "*"
+			if serverToServer(r.URL.Path) {
+				allow = ""
+				if authTokenPath(r.URL.Path) && h.keyOriginAllowed(origin) {
+					allow = origin
+					w.Header().Add("Vary", "Origin")
+				}
+			}
+			preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+			if allow != "" {
+				hd := w.Header()
+				hd.Set("Access-Control-Allow-Origin", allow)
+				hd.Set("Access-Control-Expose-Headers", "X-Request-Id")
+				if preflight {
+					hd.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+					hd.Set("Access-Control-Allow-Headers", "authorization, content-type, x-api-key, set-access-token-cookie, x-server-key")
+					hd.Set("Access-Control-Max-Age", "600")
+				}
+			}
+			if preflight {
+				// Without Access-Control-Allow-Origin the browser stops here.
 				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) keyOriginAllowed(origin string) bool {
+	return h.keyOrigins[origin] || h.keyOrigins["*"]
+}
+
+// serverToServer reports whether path is called by servers, never by the
+// SDKs in a browser.
+func serverToServer(path string) bool {
+	return strings.HasPrefix(path, "/admin/") || authTokenPath(path) ||
+		path == "/api/v2/users/ban" || path == "/api/v2/users/unban"
+}
+
+func authTokenPath(path string) bool {
+	return path == "/api/v3/authentication/token" || path == "/api/v4/authentication/token"
+}
+
+// credentialHeaders carry credentials; each may be sent once. With two,
+// which one counts would depend on the reader (Header.Get takes the first,
+// a proxy may take the last).
+var credentialHeaders = []string{"Authorization", "X-Api-Key", "X-Server-Key", "X-Admin-Token"}
+
+// singleCredentials refuses a request that sends a credential header more
+// than once, with 400 and the error envelope.
+func singleCredentials(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range credentialHeaders {
+			if len(r.Header[k]) > 1 {
+				writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "The %s header must be sent once", k)))
 				return
 			}
 		}

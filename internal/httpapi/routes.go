@@ -6,6 +6,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -17,6 +18,8 @@ type handler struct {
 	sessions *session.Service
 	realtime Realtime
 	lim      *limiter
+	// keyOrigins are the browser origins allowed to send a server key.
+	keyOrigins map[string]bool
 }
 
 // Options are the handler's optional settings.
@@ -27,6 +30,11 @@ type Options struct {
 	// OnRefuse, when set, is told of every rate-limit refusal by kind
 	// (login_user, login_app, api_key, server_key, auth_token, admin_token).
 	OnRefuse func(kind string)
+	// ServerKeyOrigins are the browser origins (scheme://host[:port]) that
+	// may call the auth-token endpoints with a server key; none by
+	// default: a server key belongs on the customer's server, and one sent
+	// with an Origin header has leaked into a web page.
+	ServerKeyOrigins []string
 }
 
 // Realtime is the MQTT-over-WebSocket endpoint (internal/realtime.Broker).
@@ -40,7 +48,10 @@ type Realtime interface {
 // NewHandler returns the HTTP handler of the whole server. realtime, when
 // not nil, serves /mqtt.
 func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, opts Options) http.Handler {
-	h := &handler{log: log, sessions: sessions, realtime: realtime}
+	h := &handler{log: log, sessions: sessions, realtime: realtime, keyOrigins: map[string]bool{}}
+	for _, o := range opts.ServerKeyOrigins {
+		h.keyOrigins[strings.TrimRight(o, "/")] = true
+	}
 	if opts.Limits != nil {
 		h.lim = &limiter{Limits: opts.Limits, log: log, onRefuse: opts.OnRefuse}
 	}
@@ -106,7 +117,7 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	mux.HandleFunc("GET /readyz", h.readyz)
 	mux.HandleFunc("/", h.notFound)
 
-	return h.observe(cors(hot(mux, h)))
+	return h.observe(h.cors(singleCredentials(hot(mux, h))))
 }
 
 // hot sends the two hottest routes — the validity probe and the v5 login,
