@@ -31,12 +31,15 @@ import (
 // README's settings table (TestReadmeListsEverySetting checks it is there)
 // and any check to validate.
 type serveConfig struct {
-	Addr       string
-	Data       string
-	AdminToken string
-	LogFormat  string
-	LogLevel   string
-	PprofAddr  string
+	Addr string
+	Data string
+	// DatabaseURL, when set, picks the PostgreSQL store (several nodes
+	// may share it) instead of SQLite under Data.
+	DatabaseURL string
+	AdminToken  string
+	LogFormat   string
+	LogLevel    string
+	PprofAddr   string
 	// AllowedOrigins for the /mqtt WebSocket; "*" allows any.
 	AllowedOrigins []string
 	// ServerKeyOrigins may call the auth-token endpoints from a browser.
@@ -61,6 +64,7 @@ type serveConfig struct {
 func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen address `HOST:PORT` (:0 picks a free port; the address is printed)")
 	fs.StringVar(&c.Data, "data", "gatehouse-data", "data `DIR`: the SQLite database, the generated admin token and seal key")
+	secretStringVar(fs, &c.DatabaseURL, "database-url", "", "PostgreSQL `URL` (postgres://user:password@host:5432/db): use that database, which several nodes may share, instead of SQLite under --data; needs --seal-key-file")
 	secretStringVar(fs, &c.AdminToken, "admin-token", "", "admin `TOKEN` (at least 32 random characters); generated into <data>/admin-token when unset on a new store")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -268,6 +272,16 @@ func (c serveConfig) validate() error {
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.DatabaseURL != "" {
+		if _, _, _, err := storeLocation(c.DatabaseURL, c.Data); err != nil {
+			errs = append(errs, err)
+		}
+		if c.SealKeyFile == "" {
+			// Nodes sharing a database must share the key sealing what is
+			// in it; generating one per node would lock the others out.
+			errs = append(errs, errors.New("--database-url needs --seal-key-file: every node sharing the database must use the same seal key (create one with: openssl rand -hex 32 > seal-key)"))
+		}
 	}
 	if c.MQTT.ConnectTimeout <= 0 || c.MQTT.SessionExpiry < 0 {
 		errs = append(errs, errors.New("--mqtt-connect-timeout must be positive and --mqtt-session-expiry not negative"))

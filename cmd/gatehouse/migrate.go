@@ -5,23 +5,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-auth/gatehouse/internal/store/migrate"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
 
 // newMigrateCmd is "gatehouse migrate status|up": the schema of the store in
-// --data against this binary's migrations. serve applies pending migrations
+// --data (or at --database-url) against this binary's migrations. serve applies pending migrations
 // itself when it starts; "migrate up" does it ahead of time (say, before
 // switching traffic to a new release).
 func newMigrateCmd(getenv func(string) string) *cobra.Command {
 	verb := func(use, short string, apply bool) *cobra.Command {
-		var data string
+		var data, databaseURL string
 		var asJSON bool
 		c := &cobra.Command{
 			Use:   use,
@@ -31,17 +29,19 @@ func newMigrateCmd(getenv func(string) string) *cobra.Command {
 				if err := loadSettings(cmd.Flags(), getenv); err != nil {
 					return &cliError{Kind: "usage", ExitCode: exitUsage, Message: err.Error()}
 				}
-				path := filepath.Join(data, "gatehouse.db")
+				driver, where, path, err := storeLocation(databaseURL, data)
+				if err != nil {
+					return &cliError{Kind: "usage", ExitCode: exitUsage, Message: err.Error()}
+				}
 				var st migrate.Status
-				var err error
 				if apply {
-					var db *sqlite.DB
-					if db, err = sqlite.Open(cmd.Context(), path); err == nil {
+					var db openedStore
+					if db, err = backends[driver].open(cmd.Context(), where); err == nil {
 						st = db.Schema()
 						err = db.Close()
 					}
 				} else {
-					st, err = sqlite.MigrationStatus(cmd.Context(), path)
+					st, err = backends[driver].status(cmd.Context(), where)
 				}
 				if errors.Is(err, os.ErrNotExist) {
 					return &cliError{Kind: "not_found", ExitCode: exitNotFound, Message: "no database at " + path, Hint: "point --data (or GATEHOUSE_DATA) at the server's data directory"}
@@ -57,6 +57,7 @@ func newMigrateCmd(getenv func(string) string) *cobra.Command {
 			},
 		}
 		c.Flags().StringVar(&data, "data", "gatehouse-data", "data `DIR` holding gatehouse.db")
+		secretStringVar(c.Flags(), &databaseURL, "database-url", "", "PostgreSQL `URL` (postgres://…) instead of SQLite under --data")
 		markSettings(c.Flags(), "data")
 		c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 		return c

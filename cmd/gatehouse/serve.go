@@ -27,14 +27,13 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
-	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
 
 func newServeCmd(getenv func(string) string) *cobra.Command {
 	var cfg serveConfig
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the server (SQLite under --data)",
+		Short: "Run the server (SQLite under --data, or PostgreSQL with --database-url)",
 		Long: `Run the Gatehouse server.
 
 Every setting comes, highest first, from its flag, its environment variable
@@ -70,8 +69,11 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	dbPath := filepath.Join(cfg.Data, "gatehouse.db")
-	db, err := sqlite.Open(ctx, dbPath)
+	driver, where, dbShown, err := storeLocation(cfg.DatabaseURL, cfg.Data)
+	if err != nil {
+		return err
+	}
+	db, err := backends[driver].open(ctx, where)
 	if err != nil {
 		return err
 	}
@@ -125,7 +127,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
 	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)
-	log.Info("serving", "addr", ln.Addr().String(), "database", dbPath)
+	log.Info("serving", "addr", ln.Addr().String(), "store", driver, "database", dbShown)
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {
