@@ -184,6 +184,8 @@ func (c *call) do(ctx context.Context, method, path string, body any, header htt
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	// The server's audit log tells CLI calls from other admin API calls.
+	req.Header.Set("User-Agent", "gatehouse-cli")
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -518,6 +520,6 @@ func adminCommands(getenv func(string) string) []*cobra.Command {
 			return &result{obj: map[string]any{"authToken": tok, "userId": a[0]}, plain: tok}, nil
 		})
 
-	return []*cobra.Command{app, keyGroup("api-key", "apiKey", "API keys"), keyGroup("server-key", "serverKey", "server keys"),
-		user, session, authToken, signing}
+	return append([]*cobra.Command{app, keyGroup("api-key", "apiKey", "API keys"), keyGroup("server-key", "serverKey", "server keys"),
+		user, session, authToken, signing}, consoleCommands(v)...)
 }

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -15,40 +17,170 @@ import (
 
 var errAdminRequired = gatehouse.Errorf(gatehouse.Unauthenticated, "Admin token is required")
 
-// isAdmin reports whether the request carries the admin token, as
+// adminCredential returns the request's admin credential, sent as
 // "Authorization: Bearer" or "x-admin-token" (both forms appear in the
 // social.plus docs).
-func (h *handler) isAdmin(r *http.Request) bool {
+func adminCredential(r *http.Request) string {
 	tok := bearer(r)
 	if tok == "" {
 		tok = r.Header.Get("x-admin-token")
 	}
-	return h.sessions.CheckAdmin(tok)
+	return tok
 }
 
-// admin checks the admin token, or writes the refusal: 429 while the
-// client address is blocked for failed admin tokens, else 401, counted.
-func (h *handler) admin(w http.ResponseWriter, r *http.Request) bool {
+// via says whether an admin call came from the gatehouse CLI (which says
+// so in its User-Agent) or another client; the audit log records it.
+func via(r *http.Request) string {
+	if strings.HasPrefix(r.Header.Get("User-Agent"), "gatehouse-cli") {
+		return gatehouse.ViaCLI
+	}
+	return gatehouse.ViaAPI
+}
+
+// admin authenticates the request's admin credential (the root token or an
+// administrator's token), or writes the refusal: 429 while the client
+// address is blocked for failed admin tokens, else 401, counted.
+func (h *handler) admin(w http.ResponseWriter, r *http.Request) (gatehouse.Actor, bool) {
 	addr := h.clientAddr(r)
 	if h.blocked(w, r, addr, ratelimit.AdminToken) {
-		return false
+		return gatehouse.Actor{}, false
 	}
-	if !h.isAdmin(r) {
+	tok := adminCredential(r)
+	if tok == "" {
 		h.failed(r, addr, ratelimit.AdminToken)
 		h.writeError(w, r, errAdminRequired)
-		return false
+		return gatehouse.Actor{}, false
 	}
-	return true
+	a, err := h.sessions.AuthenticateAdmin(r.Context(), tok, via(r))
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.Unauthenticated {
+			h.failed(r, addr, ratelimit.AdminToken)
+		}
+		h.writeError(w, r, err)
+		return a, false
+	}
+	return a, true
 }
 
+type actorKey struct{}
+
+// actor returns the authenticated actor of an admin request.
+func actor(r *http.Request) gatehouse.Actor {
+	a, _ := r.Context().Value(actorKey{}).(gatehouse.Actor)
+	return a
+}
+
+// requireAdmin authenticates every admin API call; reads need only a
+// credential (every role reads), changes go through audited, which checks
+// the role.
 func (h *handler) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.admin(w, r) {
+		a, ok := h.admin(w, r)
+		if !ok {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, a)))
 	})
+}
+
+// auditNote lets a handler name what it acted on and describe the change
+// (never a secret) for the audit entry of its request.
+type auditNote struct {
+	appID, target, detail string
+}
+
+type noteKey struct{}
+
+func note(r *http.Request) *auditNote {
+	if n, ok := r.Context().Value(noteKey{}).(*auditNote); ok {
+		return n
+	}
+	return &auditNote{}
+}
+
+type resultWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *resultWriter) WriteHeader(st int) {
+	if w.status == 0 {
+		w.status = st
+	}
+	w.ResponseWriter.WriteHeader(st)
+}
+
+func (w *resultWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// auditResult names the outcome of a request by its status.
+func auditResult(st int) string {
+	switch {
+	case st < 300:
+		return "ok"
+	case st == http.StatusBadRequest, st == http.StatusRequestEntityTooLarge, st == http.StatusUnsupportedMediaType:
+		return string(gatehouse.Invalid)
+	case st == http.StatusUnauthorized:
+		return string(gatehouse.Unauthenticated)
+	case st == http.StatusForbidden:
+		return string(gatehouse.Forbidden)
+	case st == http.StatusNotFound:
+		return string(gatehouse.NotFound)
+	case st == http.StatusConflict:
+		return string(gatehouse.Conflict)
+	case st == http.StatusTooManyRequests:
+		return string(gatehouse.RateLimited)
+	}
+	return "error"
+}
+
+// audited serves a state-changing admin call: it refuses an actor without
+// perm (403; perm "" leaves the check to the service, as for
+// administrators' own tokens), runs next, and records the action with its
+// result in the audit log, refusals included.
+func (h *handler) audited(action string, perm gatehouse.Permission, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := actor(r)
+		n := &auditNote{}
+		rw := &resultWriter{ResponseWriter: w}
+		if perm != "" && !a.Can(perm) {
+			h.writeError(rw, r, session.Authorize(a, perm))
+		} else {
+			next(rw, r.WithContext(context.WithValue(r.Context(), noteKey{}, n)))
+		}
+		h.recordAudit(r, a, action, n, rw.status)
+	})
+}
+
+// adminChange authenticates a state-changing admin call outside /admin/v1
+// (the social.plus admin forms) and serves it as audited does.
+func (h *handler) adminChange(w http.ResponseWriter, r *http.Request, action string, next http.HandlerFunc) {
+	h.requireAdmin(h.audited(action, gatehouse.Manage, next)).ServeHTTP(w, r)
+}
+
+func (h *handler) recordAudit(r *http.Request, a gatehouse.Actor, action string, n *auditNote, status int) {
+	e := gatehouse.AuditEntry{ActorKind: a.Kind, Actor: a.Name, Via: a.Via, Action: action, AppID: n.appID, Target: n.target,
+		Addr: h.clientAddr(r), Result: auditResult(status), Detail: n.detail}
+	if e.AppID == "" {
+		e.AppID = r.PathValue("appId")
+	}
+	if e.AppID == "" {
+		e.AppID = r.URL.Query().Get("appId")
+	}
+	if e.Target == "" {
+		for _, p := range []string{"userId", "keyId", "sessionId", "name"} {
+			if v := r.PathValue(p); v != "" {
+				e.Target = v
+				break
+			}
+		}
+	}
+	h.sessions.Audit(r.Context(), e)
 }
 
 // knownApp answers 404 for an admin call under /admin/v1/apps/{appId}/…
@@ -165,6 +297,7 @@ func (h *handler) createApp(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	note(r).appID, note(r).detail = a.ID, "name="+a.Name
 	writeJSON(w, http.StatusCreated, struct {
 		appJSON
 		APIKey string `json:"apiKey"`
@@ -236,6 +369,7 @@ func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	note(r).detail = u.String()
 	a, err := h.sessions.UpdateApp(r.Context(), r.PathValue("appId"), u)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -269,6 +403,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	note(r).target = k.ID
 	writeJSON(w, http.StatusCreated, map[string]any{"key": newKeyJSON(k), field: secret.Reveal()})
 }
 
@@ -352,10 +487,11 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) {
 // form: body {"userId"}, admin token as Bearer or x-admin-token, the app
 // picked as for the other social.plus admin calls.
 func (h *handler) socialBan(ban bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.admin(w, r) {
-			return
-		}
+	action := "user.unban"
+	if ban {
+		action = "user.ban"
+	}
+	serve := func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			UserID string `json:"userId"`
 		}
@@ -367,6 +503,8 @@ func (h *handler) socialBan(ban bool) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
+		n := note(r)
+		n.appID, n.target = appID, req.UserID
 		if ban {
 			_, err = h.sessions.Ban(r.Context(), appID, req.UserID)
 		} else {
@@ -378,6 +516,7 @@ func (h *handler) socialBan(ban bool) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, wire.Success{Success: true})
 	}
+	return func(w http.ResponseWriter, r *http.Request) { h.adminChange(w, r, action, serve) }
 }
 
 // metrics serves GET /admin/v1/metrics: the ban path's delivery times.
@@ -430,6 +569,7 @@ func (h *handler) addVerificationKey(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	note(r).target, note(r).detail = k.ID, "alg="+k.Alg+" kind="+string(k.Kind)
 	writeJSON(w, http.StatusCreated, map[string]any{"key": newVerificationKeyJSON(k)})
 }
 
@@ -475,6 +615,7 @@ func (h *handler) rotateSigningKey(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req, true) {
 		return
 	}
+	note(r).detail = fmt.Sprintf("emergency=%t", req.Emergency)
 	k, err := h.sessions.RotateSigningKey(r.Context(), req.Emergency)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -237,14 +237,17 @@ func (h *handler) revokeUserTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) revokeAllForUser(w http.ResponseWriter, r *http.Request, userID string) {
-	if !h.admin(w, r) {
-		return
-	}
+	h.adminChange(w, r, "session.revoke_all", func(w http.ResponseWriter, r *http.Request) { h.revokeAll(w, r, userID) })
+}
+
+func (h *handler) revokeAll(w http.ResponseWriter, r *http.Request, userID string) {
 	appID, err := h.adminApp(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
+	n := note(r)
+	n.appID, n.target = appID, userID
 	if r.URL.Query().Get("isPublic") == "false" {
 		h.writeError(w, r, gatehouse.Errorf(gatehouse.Invalid, "isPublic=false is not supported: pass the public userId"))
 		return

@@ -5,6 +5,8 @@ package httpapi
 
 import (
 	"log/slog"
+
+	"github.com/gatehouse-auth/gatehouse"
 	"net/http"
 	"strings"
 	"time"
@@ -85,30 +87,46 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	// 400100, which would end the SDK's session (wire spec §16 pitfall 6).
 	mux.HandleFunc("/api/", h.notFound)
 
-	// Gatehouse admin API.
+	// Gatehouse admin API. Reads need any admin credential; every change
+	// names its audit action and the permission it needs (gatehouse.Role).
 	admin := http.NewServeMux()
-	admin.HandleFunc("POST /admin/v1/apps", h.createApp)
+	change := func(pattern, action string, perm gatehouse.Permission, fn http.HandlerFunc) {
+		admin.Handle(pattern, h.audited(action, perm, fn))
+	}
+	const manage = gatehouse.Manage
+	change("POST /admin/v1/apps", "app.create", manage, h.createApp)
 	admin.HandleFunc("GET /admin/v1/apps", h.listApps)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}", h.getApp)
-	admin.HandleFunc("PATCH /admin/v1/apps/{appId}", h.updateApp)
-	for _, kind := range []string{"api-keys", "server-keys"} {
-		admin.HandleFunc("POST /admin/v1/apps/{appId}/"+kind, h.createKey)
+	change("PATCH /admin/v1/apps/{appId}", "app.update", manage, h.updateApp)
+	for kind, noun := range map[string]string{"api-keys": "api_key", "server-keys": "server_key"} {
+		change("POST /admin/v1/apps/{appId}/"+kind, noun+".create", manage, h.createKey)
 		admin.HandleFunc("GET /admin/v1/apps/{appId}/"+kind, h.listKeys)
-		admin.HandleFunc("DELETE /admin/v1/apps/{appId}/"+kind+"/{keyId}", h.revokeKey)
+		change("DELETE /admin/v1/apps/{appId}/"+kind+"/{keyId}", noun+".revoke", manage, h.revokeKey)
 	}
-	admin.HandleFunc("POST /admin/v1/apps/{appId}/access-token-keys", h.addVerificationKey)
+	change("POST /admin/v1/apps/{appId}/access-token-keys", "access_token_key.add", manage, h.addVerificationKey)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/access-token-keys", h.listVerificationKeys)
-	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/access-token-keys/{keyId}", h.removeVerificationKey)
+	change("DELETE /admin/v1/apps/{appId}/access-token-keys/{keyId}", "access_token_key.remove", manage, h.removeVerificationKey)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/users", h.searchUsers)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}", h.adminGetUser)
-	admin.HandleFunc("POST /admin/v1/apps/{appId}/users/{userId}/ban", h.banUser)
-	admin.HandleFunc("POST /admin/v1/apps/{appId}/users/{userId}/unban", h.unbanUser)
-	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/users/{userId}", h.deleteUser)
+	change("POST /admin/v1/apps/{appId}/users/{userId}/ban", "user.ban", manage, h.banUser)
+	change("POST /admin/v1/apps/{appId}/users/{userId}/unban", "user.unban", manage, h.unbanUser)
+	change("DELETE /admin/v1/apps/{appId}/users/{userId}", "user.delete", manage, h.deleteUser)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}/sessions", h.listSessions)
-	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", h.revokeAllSessions)
-	admin.HandleFunc("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", h.revokeSession)
+	change("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", "session.revoke_all", manage, h.revokeAllSessions)
+	change("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", "session.revoke", manage, h.revokeSession)
 	admin.HandleFunc("GET /admin/v1/metrics", h.metrics)
 	admin.HandleFunc("GET /admin/v1/signing-keys", h.listSigningKeys)
-	admin.HandleFunc("POST /admin/v1/signing-keys/rotate", h.rotateSigningKey)
+	change("POST /admin/v1/signing-keys/rotate", "signing_key.rotate", manage, h.rotateSigningKey)
+	// Administrators and their tokens: the service applies the rules
+	// (owners manage administrators; tokens are the owners' or, in the
+	// console, one's own).
+	change("POST /admin/v1/admins", "admin.create", "", h.createAdmin)
+	admin.HandleFunc("GET /admin/v1/admins", h.listAdmins)
+	change("PATCH /admin/v1/admins/{name}", "admin.update", "", h.updateAdmin)
+	change("POST /admin/v1/admins/{name}/tokens", "admin_token.create", "", h.createAdminToken)
+	admin.HandleFunc("GET /admin/v1/admins/{name}/tokens", h.listAdminTokens)
+	change("DELETE /admin/v1/admins/{name}/tokens/{tokenId}", "admin_token.revoke", "", h.revokeAdminToken)
+	admin.HandleFunc("GET /admin/v1/audit", h.auditLog)
 	admin.HandleFunc("/admin/", h.notFound)
 	mux.Handle("/admin/", h.requireAdmin(h.knownApp(admin)))
 

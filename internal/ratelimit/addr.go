@@ -104,3 +104,10 @@ func key(a netip.Addr) string {
 	p, _ := a.WithZone("").Prefix(64)
 	return p.String()
 }
+
+// FromProxy reports whether the request's TCP peer is a trusted proxy, so
+// that its forwarding headers (X-Forwarded-Proto) may be believed.
+func (ps Proxies) FromProxy(r *http.Request) bool {
+	peer := parseHost(r.RemoteAddr)
+	return peer.IsValid() && ps.trusts(peer)
+}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"strings"
 	"time"
 
@@ -53,6 +54,32 @@ type AppUpdate struct {
 	TokenIssuer   *string
 	TokenAudience *string
 	TokenMaxTTL   *time.Duration
+}
+
+// String describes the change for the audit log (app settings hold no
+// secret), e.g. "secureMode=true accessTokenTTL=720h0m0s".
+func (u AppUpdate) String() string {
+	var parts []string
+	str := func(k string, p *string) {
+		if p != nil {
+			parts = append(parts, fmt.Sprintf("%s=%q", k, *p))
+		}
+	}
+	dur := func(k string, p *time.Duration) {
+		if p != nil {
+			parts = append(parts, k+"="+p.String())
+		}
+	}
+	str("name", u.Name)
+	if u.SecureMode != nil {
+		parts = append(parts, fmt.Sprintf("secureMode=%t", *u.SecureMode))
+	}
+	dur("accessTokenTTL", u.AccessTTL)
+	dur("authTokenTTL", u.AuthTokenTTL)
+	str("customerTokenIssuer", u.TokenIssuer)
+	str("customerTokenAudience", u.TokenAudience)
+	dur("customerTokenMaxTTL", u.TokenMaxTTL)
+	return strings.Join(parts, " ")
 }
 
 func (u *AppUpdate) apply(a *gatehouse.App) {

@@ -334,6 +334,9 @@ func (s *Service) GC(ctx context.Context) {
 	} else if n > 0 {
 		s.log.Info("pruned old events", "count", n)
 	}
+	if _, err := s.PurgeConsoleSessions(ctx); err != nil {
+		s.log.Error("purge console sessions", "err", err)
+	}
 }
 
 // Admin credentials.

@@ -161,6 +161,73 @@ type Store interface {
 	// how many; readers behind them then get ErrPruned.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
 
+	// CreateAdmin stores a console administrator. Returns ErrConflict if
+	// the id or the name is taken.
+	CreateAdmin(ctx context.Context, a gatehouse.Admin) error
+	// GetAdmin returns an administrator by name. Returns ErrNotFound.
+	GetAdmin(ctx context.Context, name string) (gatehouse.Admin, error)
+	// GetAdminByID returns an administrator by id. Returns ErrNotFound.
+	GetAdminByID(ctx context.Context, id string) (gatehouse.Admin, error)
+	// ListAdmins returns every administrator, oldest first.
+	ListAdmins(ctx context.Context) ([]gatehouse.Admin, error)
+	// UpdateAdmin reads an administrator by id in a transaction, lets
+	// update change it, and stores and returns the result (the id and name
+	// are kept). If update returns an error nothing is written and that
+	// error is returned. Returns ErrNotFound if there is no such
+	// administrator. update follows the callback rules above.
+	UpdateAdmin(ctx context.Context, id string, update func(*gatehouse.Admin) error) (gatehouse.Admin, error)
+
+	// CreateAdminToken stores an administrator's admin API token. Returns
+	// ErrNotFound if the administrator does not exist, ErrConflict if the
+	// id is taken.
+	CreateAdminToken(ctx context.Context, t gatehouse.AdminToken) error
+	// GetAdminToken returns a token by id. Returns ErrNotFound.
+	GetAdminToken(ctx context.Context, id string) (gatehouse.AdminToken, error)
+	// ListAdminTokens returns an administrator's tokens, oldest first,
+	// revoked and expired ones included.
+	ListAdminTokens(ctx context.Context, adminID string) ([]gatehouse.AdminToken, error)
+	// RevokeAdminToken marks a token of the administrator revoked at the
+	// given time. Revoking a revoked token keeps its first revocation time.
+	// Returns ErrNotFound if the administrator has no such token.
+	RevokeAdminToken(ctx context.Context, adminID, id string, at time.Time) (gatehouse.AdminToken, error)
+	// TouchAdminToken records that a token was used at the given time.
+	// Returns ErrNotFound.
+	TouchAdminToken(ctx context.Context, id string, at time.Time) error
+
+	// CreateConsoleSession stores a console session. Returns ErrNotFound if
+	// its administrator does not exist, ErrConflict if the id is taken.
+	CreateConsoleSession(ctx context.Context, s gatehouse.ConsoleSession) error
+	// GetConsoleSession returns a console session. Returns ErrNotFound.
+	GetConsoleSession(ctx context.Context, id string) (gatehouse.ConsoleSession, error)
+	// TouchConsoleSession sets a session's LastSeen. Returns ErrNotFound.
+	TouchConsoleSession(ctx context.Context, id string, at time.Time) error
+	// DeleteConsoleSession removes a session; removing a missing one is not
+	// an error.
+	DeleteConsoleSession(ctx context.Context, id string) error
+	// DeleteAdminConsoleSessions removes every session of an administrator
+	// and reports how many.
+	DeleteAdminConsoleSessions(ctx context.Context, adminID string) (int, error)
+	// PurgeConsoleSessions removes the sessions whose absolute end or
+	// whose LastSeen is before the given times, and reports how many.
+	PurgeConsoleSessions(ctx context.Context, expiredBefore, idleBefore time.Time) (int, error)
+
+	// AppendAudit stores an audit entry and returns it with its ID, which
+	// is greater than every ID returned before.
+	AppendAudit(ctx context.Context, e gatehouse.AuditEntry) (gatehouse.AuditEntry, error)
+	// ListAudit returns the entries matching f, newest (highest ID) first,
+	// at most f.Limit (100 when 0). Action matches exactly, or as a prefix
+	// when it ends in ".". Since is inclusive, Until exclusive.
+	ListAudit(ctx context.Context, f gatehouse.AuditFilter) ([]gatehouse.AuditEntry, error)
+
+	// SearchUsers returns an app's users whose public id or display name
+	// contains query (case-insensitively for ASCII letters; all users when
+	// query is empty), newest first, skipping offset and returning at most
+	// limit, and the number of all matching users.
+	SearchUsers(ctx context.Context, appID, query string, offset, limit int) ([]gatehouse.User, int, error)
+	// CountLiveSessions counts the sessions neither revoked nor expired at
+	// now, of one app or (appID "") of all.
+	CountLiveSessions(ctx context.Context, appID string, now time.Time) (int, error)
+
 	// Close releases the store. Writes acknowledged before Close are durable.
 	Close() error
 }

@@ -47,6 +47,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EventsOnlyOnCommit", testEventsOnlyOnCommit},
 		{"EventsPrune", testEventsPrune},
 		{"EventsConcurrentNoSkip", testEventsConcurrentNoSkip},
+		{"Admins", testAdmins},
+		{"AdminTokens", testAdminTokens},
+		{"ConsoleSessions", testConsoleSessions},
+		{"Audit", testAudit},
+		{"SearchUsers", testSearchUsers},
+		{"CountLiveSessions", testCountLiveSessions},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
