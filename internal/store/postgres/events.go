@@ -16,8 +16,11 @@ import (
 // that write events commit in id order (see the migration). Everything
 // else the transaction does runs in parallel with other writers.
 func appendEvent(ctx context.Context, tx pgx.Tx, e store.Event) error {
-	_, err := tx.Exec(ctx, `WITH next AS (UPDATE events_state SET last_id = last_id + 1 RETURNING last_id)
-		INSERT INTO events (id, at, kind, data) SELECT last_id, $1, $2, $3 FROM next`,
+	// NOTIFY is delivered at commit, and only if the transaction commits;
+	// listeners (see Listener) then read the log.
+	_, err := tx.Exec(ctx, `WITH next AS (UPDATE events_state SET last_id = last_id + 1 RETURNING last_id),
+		ins AS (INSERT INTO events (id, at, kind, data) SELECT last_id, $1, $2, $3 FROM next RETURNING id)
+		SELECT pg_notify('`+EventChannel+`', id::text) FROM ins`,
 		time.Now(), string(e.Kind), store.EncodeEvent(e))
 	return err
 }
