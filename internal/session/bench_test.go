@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,4 +91,61 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSessionMemory reports the live heap each session costs once its
+// token has been validated: GATEHOUSE_BENCH_SESSIONS sessions (default
+// 1,000,000; one user and device each), each token validated once, then
+// the heap after a full collection, per session ("B/session"). Tokens are
+// not kept by the benchmark. Run it once:
+//
+//	go test -run - -bench SessionMemory -benchtime 1x -timeout 30m ./internal/session
+func BenchmarkSessionMemory(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_SESSIONS")); err == nil {
+		n = v
+	}
+	svc := newService(b)
+	ctx := context.Background()
+	_, key, err := svc.CreateApp(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := heapAfterGC()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 { // logins in flight share the store's group commit
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				r, err := svc.Login(ctx, key, &wire.LoginRequest{UserID: fmt.Sprint("user-", i), DeviceID: fmt.Sprint("device-", i),
+					DeviceInfo: gatehouse.DeviceInfo{Kind: "web", Model: "reactnative#unknown_agent", SDKVersion: "v7.20.0-cjs"}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := svc.Authenticate(ctx, r.AccessToken.Reveal()); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	heap := heapAfterGC()
+	runtime.KeepAlive(svc)
+	b.ReportMetric(float64(int64(heap)-int64(base))/float64(n), "B/session")
+	b.ReportMetric(float64(n)/took.Seconds(), "sessions/s")
+	b.Logf("%d sessions: live heap %d -> %d MiB", n, base>>20, heap>>20)
+}
+
+func heapAfterGC() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

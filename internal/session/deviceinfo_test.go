@@ -29,23 +29,15 @@ func TestDeviceInfoNotCached(t *testing.T) {
 		}
 	}
 	login(-1)
-	before := liveHeap()
+	before := heapAfterGC()
 	const n = 2000
 	for i := range n {
 		login(i)
 	}
-	per := (int64(liveHeap()) - int64(before)) / n
+	per := (int64(heapAfterGC()) - int64(before)) / n
 	runtime.KeepAlive(svc) // the caches are what is measured
 	t.Logf("%d bytes of live heap per login", per)
 	if per > 2000 {
 		t.Fatalf("%d bytes of live heap per login with 4 KiB device infos: the device info is kept", per)
 	}
-}
-
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

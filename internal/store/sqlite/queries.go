@@ -189,7 +189,8 @@ func (db *DB) GetUser(ctx context.Context, appID, userID string) (gatehouse.User
 }
 
 func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error) {
-	rows, err := db.readQuery(ctx, "SELECT "+userCols+" FROM users WHERE banned = 1 OR deleted = 1 OR tokens_valid_after <> 0")
+	// NOT INDEXED, as in ListRevokedSessions: users_restricted cannot hide a ban.
+	rows, err := db.readQuery(ctx, "SELECT "+userCols+" FROM users NOT INDEXED WHERE banned = 1 OR deleted = 1 OR tokens_valid_after <> 0")
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +383,9 @@ func (db *DB) RevokeUserSessions(ctx context.Context, appID, userInternalID stri
 }
 
 func (db *DB) ListRevokedSessions(ctx context.Context, now time.Time) ([]gatehouse.Session, error) {
-	rows, err := db.readQuery(ctx, "SELECT "+sessionCols+" FROM sessions WHERE revoked_at <> 0 AND expires_at > ?", ms(now))
+	// NOT INDEXED: a scan of the table itself, so that a damaged index
+	// (sessions_revoked) cannot hide a revocation; this runs once, at start.
+	rows, err := db.readQuery(ctx, "SELECT "+sessionCols+" FROM sessions NOT INDEXED WHERE revoked_at <> 0 AND expires_at > ?", ms(now))
 	if err != nil {
 		return nil, err
 	}
@@ -581,7 +584,8 @@ func (db *DB) RevokeToken(ctx context.Context, t store.RevokedToken) error {
 }
 
 func (db *DB) ListRevokedTokens(ctx context.Context, now time.Time) ([]store.RevokedToken, error) {
-	rows, err := db.readQuery(ctx, "SELECT app_id, token_hash, expires_at FROM revoked_tokens WHERE expires_at > ?", ms(now))
+	// NOT INDEXED, as in ListRevokedSessions.
+	rows, err := db.readQuery(ctx, "SELECT app_id, token_hash, expires_at FROM revoked_tokens NOT INDEXED WHERE expires_at > ?", ms(now))
 	if err != nil {
 		return nil, err
 	}
