@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Base64url has more than one text for the same bytes: Go's decoders (and
@@ -128,4 +130,53 @@ func noDuplicateMembers(b []byte) error {
 		// After a value: the next token is a key if we are in an object.
 		expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
 	}
+}
+
+// WellFormedJSONString reports whether lit, a JSON value as it was sent, is
+// not a string, or is a string of valid UTF-8 whose \u escapes pair their
+// surrogates. encoding/json decodes invalid UTF-8 and lone surrogates to
+// U+FFFD without an error, so ids that differ on the wire would otherwise
+// compare equal once decoded.
+func WellFormedJSONString(lit []byte) bool {
+	if len(lit) == 0 || lit[0] != '"' {
+		return true
+	}
+	if !utf8.Valid(lit) {
+		return false
+	}
+	high := false // a high surrogate escape waits for its low half
+	for i := 0; i < len(lit); i++ {
+		if lit[i] != '\\' || i+1 >= len(lit) || lit[i+1] != 'u' {
+			if high {
+				return false
+			}
+			if lit[i] == '\\' {
+				i++ // an escaped character, whatever it is
+			}
+			continue
+		}
+		if i+6 > len(lit) {
+			return false
+		}
+		v, err := strconv.ParseUint(string(lit[i+2:i+6]), 16, 16)
+		if err != nil {
+			return false
+		}
+		i += 5
+		switch {
+		case v >= 0xd800 && v < 0xdc00:
+			if high {
+				return false
+			}
+			high = true
+		case v >= 0xdc00 && v < 0xe000:
+			if !high {
+				return false
+			}
+			high = false
+		case high:
+			return false
+		}
+	}
+	return !high
 }

@@ -72,3 +72,49 @@ func TestAuthTokenOtherSpellingsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestWellFormedJSONString(t *testing.T) {
+	for lit, ok := range map[string]bool{
+		`"plain"`:            true,
+		`"\ud83d\ude00"`:     true,
+		`"\ufffd"`:           true,
+		"\"\xef\xbf\xbd\"":   true,
+		`"a\\ud800"`:         true, // an escaped backslash, then text
+		`"\"\ud83d\ude00\""`: true,
+		`42`:                 true,
+		`"\ud800"`:           false,
+		`"\udfff"`:           false,
+		`"\ude00\ud83d"`:     false,
+		`"\ud800\u0041"`:     false,
+		`"\ud800x"`:          false,
+		`"\ud800\n"`:         false,
+		"\"\xff\"":           false,
+		"\"\xed\xa0\x80\"":   false, // a surrogate in UTF-8
+		`"\u12"`:             false,
+		`"\uzzzz"`:           false,
+	} {
+		if WellFormedJSONString([]byte(lit)) != ok {
+			t.Errorf("%s: want %v", lit, ok)
+		}
+	}
+}
+
+// FuzzCanonicalCompact: whatever CanonicalCompact accepts decodes strictly
+// and encodes back to the same text, segment by segment.
+func FuzzCanonicalCompact(f *testing.F) {
+	f.Add("eyJhbGciOiJFZERTQSJ9.eyJhIjoxfQ.AAAA")
+	f.Add("AB.AA.AA")
+	f.Add("a\nb.c.d")
+	f.Add("AA==.AA.AA")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !CanonicalCompact(s) {
+			return
+		}
+		for _, seg := range strings.SplitN(s, ".", 3) {
+			b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+			if err != nil || base64.RawURLEncoding.EncodeToString(b) != seg {
+				t.Fatalf("accepted %q: segment %q is not canonical (%v)", s, seg, err)
+			}
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -361,6 +362,19 @@ func checkCustomerClaims(payload []byte, want CustomerExpectations) (*CustomerCl
 	}
 	if c.PublicUserID == "" {
 		return nil, errors.Join(ErrClaims, errors.New("user.publicUserId (or user.userId) is required"))
+	}
+	if strings.ContainsRune(c.PublicUserID, utf8.RuneError) {
+		// Decoded from invalid UTF-8 or a lone surrogate? Then several
+		// spellings would name one user: look at what was signed.
+		var raw struct {
+			User struct {
+				UserID       json.RawMessage `json:"userId"`
+				PublicUserID json.RawMessage `json:"publicUserId"`
+			} `json:"user"`
+		}
+		if json.Unmarshal(payload, &raw) != nil || !WellFormedJSONString(raw.User.UserID) || !WellFormedJSONString(raw.User.PublicUserID) {
+			return nil, errors.Join(ErrClaims, errors.New("the user id must be valid UTF-8, without lone surrogates"))
+		}
 	}
 	now := want.Now.Unix()
 	start := now

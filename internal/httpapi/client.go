@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/token"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -110,59 +110,7 @@ func wellFormedIDs(req *wire.LoginRequest, body []byte) bool {
 	if json.Unmarshal(body, &lits) != nil {
 		return false
 	}
-	return wellFormedString(lits.UserID) && wellFormedString(lits.DeviceID) && wellFormedString(lits.DisplayName)
-}
-
-// wellFormedString reports whether lit, a JSON value as sent, is not a
-// string or is one of valid UTF-8 whose \u escapes pair their surrogates.
-func wellFormedString(lit []byte) bool {
-	if len(lit) == 0 || lit[0] != '"' {
-		return true
-	}
-	if !utf8.Valid(lit) {
-		return false
-	}
-	pendingHigh := false
-	for i := 0; i < len(lit); i++ {
-		if lit[i] != '\\' {
-			if pendingHigh {
-				return false
-			}
-			continue
-		}
-		i++
-		if i >= len(lit) || lit[i] != 'u' {
-			if pendingHigh {
-				return false
-			}
-			continue
-		}
-		if i+4 >= len(lit) {
-			return false
-		}
-		v, err := strconv.ParseUint(string(lit[i+1:i+5]), 16, 16)
-		if err != nil {
-			return false
-		}
-		i += 4
-		switch {
-		case v >= 0xd800 && v < 0xdc00:
-			if pendingHigh {
-				return false
-			}
-			pendingHigh = true
-		case v >= 0xdc00 && v < 0xe000:
-			if !pendingHigh {
-				return false
-			}
-			pendingHigh = false
-		default:
-			if pendingHigh {
-				return false
-			}
-		}
-	}
-	return !pendingHigh
+	return token.WellFormedJSONString(lits.UserID) && token.WellFormedJSONString(lits.DeviceID) && token.WellFormedJSONString(lits.DisplayName)
 }
 
 // authenticate returns the principal of the request's bearer token, or

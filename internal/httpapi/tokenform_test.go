@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -218,4 +219,23 @@ func hmacCompact(secret, input string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(input))
 	return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// TestCustomerTokenMalformedUnicodeUser: user ids in customer tokens are
+// decoded by encoding/json too; "x\ud800" and "x\udfff" would be one user.
+func TestCustomerTokenMalformedUnicodeUser(t *testing.T) {
+	e := newEnv(t)
+	a := e.newApp()
+	secret := randomSecret()
+	kid, _ := e.addKey(a, map[string]any{"alg": "HS256", "secret": secret})
+	now := e.clock.Now().Unix()
+	sign := func(user string) string {
+		p := fmt.Sprintf(`{"user":{"publicUserId":"%s","networkId":"%s"},"iat":%d,"exp":%d}`, user, a.ID, now, now+3600)
+		return customerSign(t, jose.HS256, []byte(secret), kid, json.RawMessage(p), nil)
+	}
+	for _, u := range []string{`x\ud800`, `x\udfff`, "x\xff"} {
+		e.validate(sign(u)).wantError(t, 401, 400100)
+	}
+	e.wantValid(sign(`x\ufffd`))
+	e.wantValid(sign(`\ud83d\ude00`))
 }
