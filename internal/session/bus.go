@@ -32,14 +32,14 @@ const defaultPollEvery = time.Second
 
 // bus is the node's position in the event log.
 type bus struct {
-	sem       chan struct{} // held by the one catch-up in progress
-	last      atomic.Int64  // id of the last event applied; written under sem
-	tickets   atomic.Uint64 // catch-ups asked for
-	served    atomic.Uint64 // every ticket up to this one is covered by a completed catch-up
+	sem     chan struct{} // held by the one catch-up in progress
+	last    atomic.Int64  // id of the last event applied; written under sem
+	tickets atomic.Uint64 // catch-ups asked for
+	served  atomic.Uint64 // every ticket up to this one is covered by a completed catch-up
 	// confirmed is when (service clock; time.Now carries a monotonic
 	// reading) the last successful catch-up started.
 	confirmed atomic.Pointer[time.Time]
-	lost      atomic.Bool   // events this node had not applied were pruned
+	lost      atomic.Bool // events this node had not applied were pruned
 	wake      chan struct{}
 }
 
