@@ -24,8 +24,13 @@ type App struct {
 	TokenIssuer   string
 	TokenAudience string
 	TokenMaxTTL   time.Duration
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Visitors says whether visitor sessions are refused (off, the
+	// default), open to any device (on), or need a signature from the
+	// customer's backend (secure). Bots allows bot sessions.
+	Visitors  VisitorMode
+	Bots      bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // DefaultCustomerTokenMaxTTL bounds customer-signed tokens' lifetime unless
@@ -65,6 +70,9 @@ func (a *App) Validate() error {
 	}
 	if a.TokenMaxTTL < 0 || a.TokenMaxTTL > MaxAccessTTL {
 		return Errorf(Invalid, "customer token maximum lifetime must be between 0 (default %s) and %s", DefaultCustomerTokenMaxTTL, fmtDays(MaxAccessTTL))
+	}
+	if a.Visitors != "" && !a.Visitors.Valid() {
+		return Errorf(Invalid, "visitors must be off, on or secure")
 	}
 	if len(a.TokenIssuer) > 200 || len(a.TokenAudience) > 200 {
 		return Errorf(Invalid, "customer token issuer and audience must be at most 200 characters")

@@ -13,7 +13,9 @@ type User struct {
 	ID    string
 	AppID string
 	// UserID is the public id chosen by the customer, echoed byte for byte.
-	UserID      string
+	UserID string
+	// Type is the kind of user; empty reads as SignedIn.
+	Type        UserType
 	DisplayName string
 	Banned      bool
 	Deleted     bool

@@ -3,8 +3,10 @@ package mint_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/mint"
@@ -69,4 +71,21 @@ func ExampleAccessTokenHandler() {
 	signedIn, _ := http.DefaultClient.Do(req)
 	fmt.Println(anonymous.StatusCode, signedIn.StatusCode)
 	// Output: 401 200
+}
+
+// A backend lets a device in as a visitor of an app in secure visitor mode:
+// it signs the device id the app sent with a visitor secret, for ten
+// minutes, and returns both values to the app.
+func ExampleVisitorSignature() {
+	secret := "7f3c0d2e9a814b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678" // gatehouse app visitor-secret create
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	sig, exp, err := mint.VisitorSignature(secret, "ascWebSdk#3f0c7c1e", at.Add(10*time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(exp)
+	fmt.Println(len(sig))
+	// Output:
+	// 2026-05-01T10:10:00.000Z
+	// 64
 }

@@ -38,9 +38,13 @@ type AccessClaims struct {
 	Subject   string    `json:"sub"` // internal user id
 	Audience  string    `json:"aud"` // app id
 	SessionID string    `json:"sid"`
-	ID        string    `json:"jti"`
-	IssuedAt  int64     `json:"iat"`
-	ExpiresAt int64     `json:"exp"`
+	// UserType is "signed-in", "visitor" or "bot", so that services
+	// verifying tokens offline with the JWKS can tell read-only sessions
+	// apart. Tokens issued before it existed lack it: read as signed-in.
+	UserType  string `json:"userType,omitempty"`
+	ID        string `json:"jti"`
+	IssuedAt  int64  `json:"iat"`
+	ExpiresAt int64  `json:"exp"`
 	// KeyID is the kid of the key that signed the token, from its header;
 	// set by Verify, never part of the payload.
 	KeyID string `json:"-"`

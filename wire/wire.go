@@ -46,6 +46,18 @@ type LoginRequest struct {
 	AuthToken     string               `json:"authToken,omitempty"`
 }
 
+// VisitorLoginRequest is the body of POST /api/v5/sessions/visitor and
+// /api/v5/sessions/bot. The React Native SDK spreads its whole parameter
+// object into it, so unknown fields (sessionHandler) are ignored.
+type VisitorLoginRequest struct {
+	DeviceID   string               `json:"deviceId"`
+	DeviceInfo gatehouse.DeviceInfo `json:"deviceInfo"`
+	// Secure visitor mode: lowercase hex HMAC-SHA256 over
+	// "deviceId=<deviceId>&authSignatureExpiresAt=<authSignatureExpiresAt>".
+	AuthSignature          string `json:"authSignature,omitempty"`
+	AuthSignatureExpiresAt string `json:"authSignatureExpiresAt,omitempty"`
+}
+
 // User is the raw user object (wire spec §4.1). Both ban flags are always
 // sent: the SDKs read different ones.
 type User struct {

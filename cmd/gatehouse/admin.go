@@ -316,7 +316,7 @@ func adminCommands(getenv func(string) string) []*cobra.Command {
 	appPath := func(a []string) string { return "/apps/" + esc(a[0]) }
 
 	// app
-	var appSet struct{ accessTTL, authTTL, name string }
+	var appSet struct{ accessTTL, authTTL, name, visitors, bots string }
 	var atk struct{ alg, secretFile, pubFile, jwksURL string }
 	app := group("app", "Create, list and configure apps",
 		v("create", "Create an app and its first API key (shown once)", []string{"NAME"}, nil,
@@ -345,20 +345,52 @@ func adminCommands(getenv func(string) string) []*cobra.Command {
 				fs.StringVar(&appSet.accessTTL, "access-token-ttl", "", "access-token lifetime, e.g. 720h (1h – 8760h)")
 				fs.StringVar(&appSet.authTTL, "auth-token-ttl", "", "auth-token lifetime, e.g. 10m (30s – 24h)")
 				fs.StringVar(&appSet.name, "name", "", "the app's `NAME`")
+				fs.StringVar(&appSet.visitors, "visitors", "", "visitor sessions: off, on, or secure (a signature from your backend is required)")
+				fs.StringVar(&appSet.bots, "bots", "", "bot sessions: off or on")
 			},
 			func(ctx context.Context, c *call, a []string) (*result, error) {
-				body := map[string]string{}
-				for k, v := range map[string]string{"accessTokenTTL": appSet.accessTTL, "authTokenTTL": appSet.authTTL, "name": appSet.name} {
+				body := map[string]any{}
+				for k, v := range map[string]string{"accessTokenTTL": appSet.accessTTL, "authTokenTTL": appSet.authTTL, "name": appSet.name, "visitors": appSet.visitors} {
 					if v != "" {
 						body[k] = v
 					}
 				}
+				switch appSet.visitors {
+				case "", "off", "on", "secure":
+				default:
+					return nil, usageErr("--visitors takes off, on or secure, not %q", appSet.visitors)
+				}
+				switch appSet.bots {
+				case "":
+				case "on", "off":
+					body["bots"] = appSet.bots == "on"
+				default:
+					return nil, usageErr("--bots takes on or off, not %q", appSet.bots)
+				}
 				if len(body) == 0 {
-					return nil, usageErr("app set: nothing to change (use --access-token-ttl, --auth-token-ttl or --name)")
+					return nil, usageErr("app set: nothing to change (use --access-token-ttl, --auth-token-ttl, --name, --visitors or --bots)")
 				}
 				out, err := c.admin(ctx, "PATCH", appPath(a), body)
 				return &result{obj: out}, err
 			}),
+		group("visitor-secret", "Secrets that sign secure visitor logins (the app keeps its two newest)",
+			v("create", "Create a visitor secret (shown once); the oldest beyond two stops working", []string{"APP_ID"}, nil,
+				func(ctx context.Context, c *call, a []string) (*result, error) {
+					out, err := c.admin(ctx, "POST", appPath(a)+"/visitor-secrets", nil)
+					if err != nil {
+						return nil, err
+					}
+					return &result{obj: flat(out, "secret", map[string]any{"visitorSecret": out["visitorSecret"], "appId": a[0]}),
+						note: "Visitor secret created. It is shown only once; the app keeps this one and the one before."}, nil
+				}),
+			v("list", "List the app's visitor secrets (ids and dates, never the secrets)", []string{"APP_ID"}, nil,
+				get(func(a []string) string { return appPath(a) + "/visitor-secrets" })),
+			v("delete", "Delete a visitor secret; signatures made with it are refused at once", []string{"APP_ID", "SECRET_ID"}, nil,
+				func(ctx context.Context, c *call, a []string) (*result, error) {
+					out, err := c.admin(ctx, "DELETE", appPath(a)+"/visitor-secrets/"+esc(a[1]), nil)
+					return &result{obj: out}, err
+				}),
+		),
 		group("access-token-key", "Keys that verify the app's customer-signed access tokens",
 			v("add", "Register a key: an HMAC secret, a public key or a JWKS URL", []string{"APP_ID"},
 				func(fs *pflag.FlagSet) {

@@ -58,6 +58,9 @@ type serveConfig struct {
 		ConnectTimeout, SessionExpiry time.Duration
 		MaxPending, MaxPendingPerAddr int
 	}
+	// VisitorRetention: visitor and bot users are purged this long after
+	// their last token expired.
+	VisitorRetention time.Duration
 }
 
 // register defines serve's settings on fs.
@@ -71,6 +74,7 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
 	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing the signing keys, the auth-token key and customers' HMAC secrets (default <data>/seal-key, generated on a new store)")
 	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")
+	fs.DurationVar(&c.VisitorRetention, "visitor-retention", gatehouse.DefaultVisitorRetention, "purge visitor and bot users this `DURATION` after their last token expired (at least 1h)")
 	fs.StringSliceVar(&c.AllowedOrigins, "allowed-origins", []string{"*"}, "comma-separated browser `ORIGINS` allowed to open /mqtt (\"*\": any)")
 	fs.StringSliceVar(&c.ServerKeyOrigins, "server-key-origins", nil, "comma-separated browser `ORIGINS` allowed to call the auth-token endpoints with a server key (default none: a server key sent with an Origin header is refused)")
 	fs.DurationVar(&c.MQTT.ConnectTimeout, "mqtt-connect-timeout", realtime.DefaultConnectTimeout, "time an upgraded /mqtt WebSocket has to send its CONNECT before it is closed")
@@ -83,6 +87,8 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	fs.Var(&lim.LoginPerApp, "limit-login-app", "logins per app (its budget, so one app cannot starve the others), N/DURATION or off")
 	fs.Var(&lim.FailedCredentials, "limit-failed-credentials", "wrong API keys, server keys, auth tokens and admin tokens per client address and kind before a growing block, N/DURATION or off")
 	fs.DurationVar(&lim.MaxBlock, "limit-max-block", lim.MaxBlock, "longest block of a client address after failed credentials")
+	fs.Var(&lim.NewVisitorPerAddr, "limit-new-visitor-addr", "new visitor and bot users per client address, N/DURATION or off")
+	fs.Var(&lim.NewVisitorPerApp, "limit-new-visitor-app", "new visitor and bot users per app, N/DURATION or off")
 	fs.IntVar(&lim.MaxKeys, "limit-max-keys", lim.MaxKeys, "keys (users, apps, addresses) each rate limiter remembers, bounding its memory")
 	fs.Var(&lim.TrustedProxies, "trusted-proxies", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client (default none: the TCP peer is the client)")
 	fs.DurationVar(&c.FailClosedAfter, "fail-closed-after", 5*time.Second, "refuse validations (503) when the node cannot confirm for this `DURATION` that it applied every event of the log")
@@ -305,6 +311,9 @@ func (c serveConfig) validate() error {
 	}
 	if c.FailClosedAfter < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("--fail-closed-after must be at least 100ms, not %s", c.FailClosedAfter))
+	}
+	if c.VisitorRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("--visitor-retention must be at least 1h, not %s", c.VisitorRetention))
 	}
 	return errors.Join(errs...)
 }

@@ -87,7 +87,9 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		return err
 	}
 	fetcher := jwks.New(jwks.Options{AllowPrivate: cfg.AllowPrivateJWKS})
-	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher, FailClosedAfter: cfg.FailClosedAfter})
+	limits := ratelimit.NewLimits(cfg.Limits, nil)
+	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher, FailClosedAfter: cfg.FailClosedAfter,
+		VisitorRetention: cfg.VisitorRetention})
 	if err := svc.Load(ctx); err != nil {
 		if errors.Is(err, session.ErrSealKey) {
 			return fmt.Errorf("%w\nthe seal key in %s is not the key this database was sealed with: restore this data directory's own seal-key file from its backup (or point --seal-key-file at it)", err, sealPath)
@@ -106,7 +108,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 			// may need its JWKS fetched).
 			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			p, err := svc.Authenticate(actx, tok)
+			p, err := svc.AuthenticateRealtime(actx, tok)
 			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID, KeyID: p.KeyID}, err
 		})
 	if err != nil {
@@ -123,7 +125,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	}
 	srv := httpapi.Harden(&http.Server{
 		Handler: httpapi.NewHandler(log.With("component", "http"), svc, broker,
-			httpapi.Options{Limits: ratelimit.NewLimits(cfg.Limits, nil), ServerKeyOrigins: cfg.ServerKeyOrigins}),
+			httpapi.Options{Limits: limits, ServerKeyOrigins: cfg.ServerKeyOrigins}),
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
 	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)

@@ -235,14 +235,18 @@ type appJSON struct {
 	CustomerTokenIssuer   string `json:"customerTokenIssuer"`
 	CustomerTokenAudience string `json:"customerTokenAudience"`
 	CustomerTokenMaxTTL   string `json:"customerTokenMaxTTL"`
-	CreatedAt             string `json:"createdAt"`
-	UpdatedAt             string `json:"updatedAt"`
+	// Visitor and bot sessions: visitors off, on or secure; bots on/off.
+	Visitors  string `json:"visitors"`
+	Bots      bool   `json:"bots"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
 }
 
 func newAppJSON(a gatehouse.App) appJSON {
 	return appJSON{AppID: a.ID, NetworkID: a.ID, Name: a.Name, SecureMode: a.SecureMode,
 		AccessTokenTTL: a.AccessTTL.String(), AuthTokenTTL: a.AuthTokenTTL.String(),
 		CustomerTokenIssuer: a.TokenIssuer, CustomerTokenAudience: a.TokenAudience, CustomerTokenMaxTTL: a.CustomerTokenMaxTTL().String(),
+		Visitors: string(a.Visitors), Bots: a.Bots,
 		CreatedAt: wire.Time(a.CreatedAt), UpdatedAt: wire.Time(a.UpdatedAt)}
 }
 
@@ -351,11 +355,18 @@ func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 		CustomerTokenIssuer   *string `json:"customerTokenIssuer"`
 		CustomerTokenAudience *string `json:"customerTokenAudience"`
 		CustomerTokenMaxTTL   *string `json:"customerTokenMaxTTL"`
+		Visitors              *string `json:"visitors"`
+		Bots                  *bool   `json:"bots"`
 	}
 	if !decode(w, r, &req, false) {
 		return
 	}
-	u := session.AppUpdate{Name: req.Name, SecureMode: req.SecureMode, TokenIssuer: req.CustomerTokenIssuer, TokenAudience: req.CustomerTokenAudience}
+	u := session.AppUpdate{Name: req.Name, SecureMode: req.SecureMode, TokenIssuer: req.CustomerTokenIssuer, TokenAudience: req.CustomerTokenAudience,
+		Bots: req.Bots}
+	if req.Visitors != nil {
+		m := gatehouse.VisitorMode(*req.Visitors)
+		u.Visitors = &m
+	}
 	var err error
 	if u.TokenMaxTTL, err = parseTTL(req.CustomerTokenMaxTTL); err != nil {
 		h.writeError(w, r, err)
@@ -421,6 +432,45 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": newKeyJSON(k)})
+}
+
+type visitorSecretJSON struct {
+	SecretID  string `json:"secretId"`
+	CreatedAt string `json:"createdAt"`
+}
+
+func newVisitorSecretJSON(v gatehouse.VisitorSecret) visitorSecretJSON {
+	return visitorSecretJSON{SecretID: v.ID, CreatedAt: wire.Time(v.CreatedAt)}
+}
+
+// createVisitorSecret answers 201 {"secret":{…},"visitorSecret":"…"}: the
+// secret itself is shown this once.
+func (h *handler) createVisitorSecret(w http.ResponseWriter, r *http.Request) {
+	appID := r.PathValue("appId")
+	if _, err := h.sessions.App(r.Context(), appID); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	v, secret, err := h.sessions.CreateVisitorSecret(r.Context(), appID)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]any{"secret": newVisitorSecretJSON(v), "visitorSecret": secret.Reveal()})
+}
+
+func (h *handler) listVisitorSecrets(w http.ResponseWriter, r *http.Request) {
+	list, err := h.sessions.VisitorSecrets(r.Context(), r.PathValue("appId"))
+	writeList(h, w, r, "secrets", list, err, newVisitorSecretJSON)
+}
+
+func (h *handler) deleteVisitorSecret(w http.ResponseWriter, r *http.Request) {
+	if err := h.sessions.DeleteVisitorSecret(r.Context(), r.PathValue("appId"), r.PathValue("secretId")); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.Success{Success: true})
 }
 
 func (h *handler) writeUser(w http.ResponseWriter, r *http.Request, u gatehouse.User, err error) {

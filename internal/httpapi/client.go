@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -61,25 +62,7 @@ func (h *handler) login(version string) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
-		body := wire.Session{
-			AccessToken:    res.AccessToken.Reveal(),
-			IssuedAt:       wire.Time(res.IssuedAt),
-			ExpiresAt:      wire.Time(res.ExpiresAt),
-			Users:          []wire.User{wire.NewUser(&res.User)},
-			Roles:          []string{},
-			Files:          []wire.File{},
-			LastCachePurge: lastCachePurge,
-		}
-		if version == "v5" {
-			body.UserType = "signed-in"
-		} else {
-			body.RefreshToken = &emptyRefreshToken
-		}
-		if r.Header.Get("set-access-token-cookie") == "true" {
-			http.SetCookie(w, &http.Cookie{Name: "_ascSession", Value: res.AccessToken.Reveal(), Path: "/", Expires: res.ExpiresAt,
-				HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
-		}
-		writeJSON(w, http.StatusOK, body)
+		writeSession(w, r, &res, version == "v5")
 	}
 }
 
@@ -111,6 +94,99 @@ func wellFormedIDs(req *wire.LoginRequest, body []byte) bool {
 		return false
 	}
 	return token.WellFormedJSONString(lits.UserID) && token.WellFormedJSONString(lits.DeviceID) && token.WellFormedJSONString(lits.DisplayName)
+}
+
+// visitorLogin serves POST /api/v5/sessions/visitor and /bot (wire spec
+// §6): the same answer as a v5 login, with userType visitor or bot.
+func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req wire.VisitorLoginRequest
+		raw := bodies.Get().(*bytes.Buffer)
+		raw.Reset()
+		defer bodies.Put(raw)
+		r.Body = teeBody{io.TeeReader(r.Body, raw), r.Body}
+		if !decode(w, r, &req, false) {
+			return
+		}
+		if !wellFormedIDs(&wire.LoginRequest{DeviceID: req.DeviceID}, raw.Bytes()) {
+			h.writeError(w, r, errMalformedID)
+			return
+		}
+		addr := h.clientAddr(r)
+		if h.blocked(w, r, addr, ratelimit.APIKey) {
+			return
+		}
+		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
+		var (
+			admit   func() error
+			appID   string
+			refused string // the limit that refused a new visitor
+			wait    time.Duration
+		)
+		if h.lim != nil {
+			a, ok := h.sessions.AppForAPIKey(key)
+			if ok && !h.admitLogin(w, r, addr, a.ID, gatehouse.VisitorUserID(typ, req.DeviceID)) {
+				return
+			}
+			appID = a.ID
+			// Asked only for a device that has no user yet, inside the
+			// login's transaction: returning visitors never count. The
+			// address's budget first, so one address cannot drain the app's.
+			admit = func() error {
+				if ok, d := h.lim.NewVisitorAddr.Allow(addr); !ok {
+					refused, wait = "new_visitor_addr", d
+					return errTooManyVisitors
+				}
+				if ok, d := h.lim.NewVisitorApp.Allow(appID); !ok {
+					refused, wait = "new_visitor_app", d
+					return errTooManyVisitors
+				}
+				return nil
+			}
+		}
+		res, err := h.sessions.VisitorLogin(r.Context(), key, typ, &req, admit)
+		if err != nil {
+			if refused != "" && errors.Is(err, errTooManyVisitors) {
+				h.refuse(w, r, refused, addr, appID, wait)
+				return
+			}
+			if c, ok := session.BadCredential(err); ok {
+				h.failed(r, addr, c)
+			}
+			h.writeError(w, r, err)
+			return
+		}
+		writeSession(w, r, &res, true)
+	}
+}
+
+var errTooManyVisitors = gatehouse.Errorf(gatehouse.RateLimited, "Too many new visitors")
+
+// writeSession writes a login answer. v5 answers carry userType; v3/v4
+// answers carry an empty refreshToken instead. With
+// `set-access-token-cookie: true` (which the SDKs send on every session
+// creation) the token is also set as the _ascSession cookie, HttpOnly,
+// Secure and SameSite=None; Gatehouse itself never reads it.
+func writeSession(w http.ResponseWriter, r *http.Request, res *session.LoginResult, v5 bool) {
+	body := wire.Session{
+		AccessToken:    res.AccessToken.Reveal(),
+		IssuedAt:       wire.Time(res.IssuedAt),
+		ExpiresAt:      wire.Time(res.ExpiresAt),
+		Users:          []wire.User{wire.NewUser(&res.User)},
+		Roles:          []string{},
+		Files:          []wire.File{},
+		LastCachePurge: lastCachePurge,
+	}
+	if v5 {
+		body.UserType = string(res.User.Type.OrSignedIn())
+	} else {
+		body.RefreshToken = &emptyRefreshToken
+	}
+	if r.Header.Get("set-access-token-cookie") == "true" {
+		http.SetCookie(w, &http.Cookie{Name: "_ascSession", Value: res.AccessToken.Reveal(), Path: "/", Expires: res.ExpiresAt,
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // authenticate returns the principal of the request's bearer token, or
@@ -145,7 +221,9 @@ func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
 	b = p.IssuedAt.UTC().AppendFormat(b, wire.TimeLayout)
 	b = append(b, `","expiresAt":"`...)
 	b = p.ExpiresAt.UTC().AppendFormat(b, wire.TimeLayout)
-	b = append(b, `","userType":"signed-in"}`...)
+	b = append(b, `","userType":"`...)
+	b = append(b, p.UserType.OrSignedIn()...)
+	b = append(b, `"}`...)
 	writeBody(w, http.StatusOK, b)
 }
 

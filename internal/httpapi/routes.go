@@ -5,12 +5,11 @@ package httpapi
 
 import (
 	"log/slog"
-
-	"github.com/gatehouse-auth/gatehouse"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 )
@@ -30,7 +29,8 @@ type Options struct {
 	// for tests and embedding. gatehouse serve always sets them.
 	Limits *ratelimit.Limits
 	// OnRefuse, when set, is told of every rate-limit refusal by kind
-	// (login_user, login_app, api_key, server_key, auth_token, admin_token).
+	// (login_user, login_app, new_visitor_addr, new_visitor_app, api_key,
+	// server_key, auth_token, admin_token).
 	OnRefuse func(kind string)
 	// ServerKeyOrigins are the browser origins (scheme://host[:port]) that
 	// may call the auth-token endpoints with a server key; none by
@@ -63,6 +63,8 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	for _, v := range []string{"v3", "v4", "v5"} {
 		mux.HandleFunc("POST /api/"+v+"/sessions", h.login(v))
 	}
+	mux.HandleFunc("POST /api/v5/sessions/visitor", h.visitorLogin(gatehouse.Visitor))
+	mux.HandleFunc("POST /api/v5/sessions/bot", h.visitorLogin(gatehouse.Bot))
 	mux.HandleFunc("GET /api/v3/sessions", h.validate)
 	mux.HandleFunc("DELETE /api/v4/sessions", h.logout)
 	mux.HandleFunc("DELETE /api/v4/sessions/users/{userId}", h.revokeUserTokens)
@@ -106,6 +108,9 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	change("POST /admin/v1/apps/{appId}/access-token-keys", "access_token_key.add", manage, h.addVerificationKey)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/access-token-keys", h.listVerificationKeys)
 	change("DELETE /admin/v1/apps/{appId}/access-token-keys/{keyId}", "access_token_key.remove", manage, h.removeVerificationKey)
+	change("POST /admin/v1/apps/{appId}/visitor-secrets", "visitor_secret.create", manage, h.createVisitorSecret)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/visitor-secrets", h.listVisitorSecrets)
+	change("DELETE /admin/v1/apps/{appId}/visitor-secrets/{secretId}", "visitor_secret.delete", manage, h.deleteVisitorSecret)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/users", h.searchUsers)
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}", h.adminGetUser)
 	change("POST /admin/v1/apps/{appId}/users/{userId}/ban", "user.ban", manage, h.banUser)
@@ -143,6 +148,7 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 // pattern matching of the mux. Every other request goes through the mux.
 func hot(mux *http.ServeMux, h *handler) http.Handler {
 	login := h.login("v5")
+	rest := readOnly(mux, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/api/v3/sessions":
@@ -152,7 +158,39 @@ func hot(mux *http.ServeMux, h *handler) http.Handler {
 			r.Pattern = "POST /api/v5/sessions"
 			login(w, r)
 		default:
-			mux.ServeHTTP(w, r)
+			rest.ServeHTTP(w, r)
 		}
 	})
+}
+
+// readOnly refuses, with 403/400301, every request that could change state
+// under /api when it carries a visitor's or bot's access token — except
+// their own secure logout (DELETE /api/v4/sessions without a userId).
+// Today the other such routes need admin or server credentials anyway; the
+// rule here keeps any route added later read-only for visitors without
+// each handler remembering it. Reads go straight through.
+func readOnly(next http.Handler, h *handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		tok := bearer(r)
+		if tok == "" || !strings.HasPrefix(r.URL.Path, "/api/") || isOwnLogout(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if p, err := h.sessions.Authenticate(r.Context(), tok); err == nil && p.UserType.ReadOnly() {
+			h.writeError(w, r, errReadOnly)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errReadOnly = gatehouse.Errorf(gatehouse.PermissionDenied, "Visitor and bot sessions are read-only")
+
+func isOwnLogout(r *http.Request) bool {
+	return r.Method == http.MethodDelete && r.URL.Path == "/api/v4/sessions" && r.URL.Query().Get("userId") == "" && r.ContentLength <= 0
 }

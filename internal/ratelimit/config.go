@@ -36,6 +36,11 @@ type Config struct {
 	// the address is blocked with a growing back-off up to MaxBlock.
 	FailedCredentials Rule
 	MaxBlock          time.Duration
+	// NewVisitorPerAddr and NewVisitorPerApp limit the creation of visitor
+	// and bot users, which needs no secret outside secure visitor mode:
+	// per client address, and per app. Returning visitors do not count.
+	NewVisitorPerAddr Rule
+	NewVisitorPerApp  Rule
 	// MaxKeys bounds each limiter's table (users, apps, addresses).
 	MaxKeys int
 	// TrustedProxies may set X-Forwarded-For; none by default.
@@ -52,6 +57,8 @@ func DefaultConfig() Config {
 		LoginPerApp:       Rule{Burst: 50_000, Per: time.Second},
 		FailedCredentials: Rule{Burst: 30, Per: time.Minute},
 		MaxBlock:          15 * time.Minute,
+		NewVisitorPerAddr: Rule{Burst: 30, Per: time.Minute},
+		NewVisitorPerApp:  Rule{Burst: 500, Per: time.Second},
 		MaxKeys:           DefaultMaxKeys,
 	}
 }
@@ -74,6 +81,9 @@ type Limits struct {
 	LoginUser *Limiter
 	LoginApp  *Limiter
 	Failed    map[Credential]*Backoff
+	// New visitor and bot users, per client address and per app.
+	NewVisitorAddr *Limiter
+	NewVisitorApp  *Limiter
 }
 
 // NewLimits builds the limiters of c; now is the clock (time.Now when nil).
@@ -83,6 +93,9 @@ func NewLimits(c Config, now func() time.Time) *Limits {
 		LoginUser: New(c.LoginPerUser, c.MaxKeys, now),
 		LoginApp:  New(c.LoginPerApp, c.MaxKeys, now),
 		Failed:    map[Credential]*Backoff{},
+
+		NewVisitorAddr: New(c.NewVisitorPerAddr, c.MaxKeys, now),
+		NewVisitorApp:  New(c.NewVisitorPerApp, c.MaxKeys, now),
 	}
 	for _, k := range Credentials {
 		l.Failed[k] = NewBackoff(c.FailedCredentials, c.MaxBlock, c.MaxKeys, now)

@@ -18,6 +18,7 @@ func (s *Service) CreateApp(ctx context.Context, name string) (gatehouse.App, ga
 		Name:         strings.TrimSpace(name),
 		AccessTTL:    gatehouse.DefaultAccessTTL,
 		AuthTokenTTL: gatehouse.DefaultAuthTokenTTL,
+		Visitors:     gatehouse.VisitorsOff,
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
@@ -54,6 +55,8 @@ type AppUpdate struct {
 	TokenIssuer   *string
 	TokenAudience *string
 	TokenMaxTTL   *time.Duration
+	Visitors      *gatehouse.VisitorMode
+	Bots          *bool
 }
 
 // String describes the change for the audit log (app settings hold no
@@ -104,11 +107,20 @@ func (u *AppUpdate) apply(a *gatehouse.App) {
 	if u.TokenMaxTTL != nil {
 		a.TokenMaxTTL = *u.TokenMaxTTL
 	}
+	if u.Visitors != nil {
+		a.Visitors = *u.Visitors
+	}
+	if u.Bots != nil {
+		a.Bots = *u.Bots
+	}
 }
 
 // UpdateApp changes an app's settings. They take effect at once for new
 // logins; tokens already issued keep their lifetime.
 func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gatehouse.App, error) {
+	if u.Visitors != nil && !u.Visitors.Valid() {
+		return gatehouse.App{}, gatehouse.Errorf(gatehouse.Invalid, "visitors must be off, on or secure")
+	}
 	now := s.now().UTC()
 	// Read, change and write in one store transaction, so that two admins
 	// editing different settings at once both keep their change. The
@@ -126,7 +138,8 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gateho
 	}
 	s.putApp(a)
 	s.settle(ctx)
-	s.log.Info("app updated", "app_id", a.ID, "secure_mode", a.SecureMode, "access_ttl", a.AccessTTL.String(), "auth_token_ttl", a.AuthTokenTTL.String())
+	s.log.Info("app updated", "app_id", a.ID, "secure_mode", a.SecureMode, "access_ttl", a.AccessTTL.String(), "auth_token_ttl", a.AuthTokenTTL.String(),
+		"visitors", string(a.Visitors), "bots", a.Bots)
 	return a, nil
 }
 

@@ -19,6 +19,9 @@ type Principal struct {
 	KeyID          string // kid of a Gatehouse token's signing key; empty for customer tokens
 	IssuedAt       time.Time
 	ExpiresAt      time.Time
+	// UserType is signed-in, visitor or bot; visitors and bots are
+	// read-only.
+	UserType gatehouse.UserType
 }
 
 var (
@@ -32,7 +35,8 @@ var (
 // work again — revoked, or its user banned or deleted — as opposed to a
 // token that is malformed, forged or merely expired.
 func Ended(err error) bool {
-	return errors.Is(err, errTokenRevoked) || errors.Is(err, errUserGone) || errors.Is(err, errUserBanned)
+	return errors.Is(err, errTokenRevoked) || errors.Is(err, errUserGone) || errors.Is(err, errUserBanned) ||
+		errors.Is(err, errReadOnlyRealtime)
 }
 
 // Authenticate verifies an access token: signature, type, claims, expiry,
@@ -75,7 +79,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, errTokenRevoked
 	}
 	iat, exp := c.Issued()
-	return Principal{AppID: c.Audience, UserInternalID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, KeyID: c.KeyID, IssuedAt: iat, ExpiresAt: exp}, nil
+	return Principal{AppID: c.Audience, UserInternalID: c.Subject, PublicUserID: c.User.PublicUserID, SessionID: c.SessionID, KeyID: c.KeyID, IssuedAt: iat, ExpiresAt: exp,
+		UserType: gatehouse.UserType(c.UserType).OrSignedIn()}, nil
 }
 
 // Logout revokes the session of the presented access token (secure

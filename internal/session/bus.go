@@ -237,6 +237,15 @@ func (s *Service) apply(ctx context.Context, e store.Event) error {
 			}
 			s.adminHash.Store(&h)
 		}
+	case store.EventVisitorSecrets:
+		if err := s.reloadVisitorSecrets(ctx, e.AppID); err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.Unavailable {
+				return err // the store: retried by the next read of the log
+			}
+			// Secrets this node cannot unseal (its seal key differs) must
+			// not stop the log: their signatures fail here.
+			s.log.Error("visitor secrets from the event log not usable on this node", "app_id", e.AppID, "err", err)
+		}
 	default:
 		// A newer node wrote a kind this one does not know: skipping it
 		// would answer from stale memory, so stop here (fail closed).

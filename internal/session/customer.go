@@ -345,9 +345,14 @@ func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*ga
 		return u, nil
 	}
 	now := s.now().UTC()
-	got, err := s.store.GetOrCreateUser(ctx, gatehouse.User{ID: randomHex(12), AppID: appID, UserID: publicID, DisplayName: publicID, CreatedAt: now, UpdatedAt: now})
+	got, err := s.store.GetOrCreateUser(ctx, gatehouse.User{ID: randomHex(12), AppID: appID, UserID: publicID, Type: gatehouse.SignedIn, DisplayName: publicID, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		return nil, storeErr(err, "app")
+	}
+	if got.Type.OrSignedIn() != gatehouse.SignedIn {
+		// A customer token names a signed-in user; it cannot take over a
+		// visitor's or bot's id.
+		return nil, gatehouse.Wrap(gatehouse.Unauthenticated, errOtherUserType, errTokenInvalid.Message)
 	}
 	s.mu.Lock()
 	s.custUsers.put(key, &got)
@@ -384,7 +389,7 @@ func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
 		issued = ct.acceptedAt
 	}
 	return Principal{AppID: ct.appID, UserInternalID: ct.userInternalID, PublicUserID: ct.publicID, SessionID: customerSessionID(ct.hash),
-		IssuedAt: issued, ExpiresAt: ct.expiresAt}, nil
+		IssuedAt: issued, ExpiresAt: ct.expiresAt, UserType: gatehouse.SignedIn}, nil
 }
 
 // logoutCustomer revokes a customer token until its expiry.

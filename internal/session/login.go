@@ -27,6 +27,7 @@ var (
 	errAuthTokenExpired  = gatehouse.Errorf(gatehouse.Unauthenticated, "authToken has expired")
 	errUserBanned        = gatehouse.Errorf(gatehouse.Banned, "User is globally banned")
 	errUserDeleted       = gatehouse.Errorf(gatehouse.Forbidden, "User has been deleted")
+	errOtherUserType     = gatehouse.Errorf(gatehouse.Forbidden, "This userId belongs to another kind of user (signed-in, visitor or bot)")
 )
 
 // Login creates or extends the session of a user on a device (the
@@ -82,7 +83,7 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 	// equal the JWT's iat/exp exactly.
 	iat := now.Truncate(time.Second)
 	exp := iat.Add(a.AccessTTL)
-	if res, ok := s.fastLogin(a, req, name, iat, exp); ok {
+	if res, ok := s.fastLogin(a, gatehouse.SignedIn, req, name, iat, exp); ok {
 		return res, nil
 	}
 	display := req.UserID
@@ -95,16 +96,28 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 		DisplayName: name,
 		DeviceID:    req.DeviceID,
 		Now:         now,
-		NewUser:     gatehouse.User{ID: randomHex(12), AppID: a.ID, UserID: req.UserID, DisplayName: display, CreatedAt: now, UpdatedAt: now},
+		NewUser:     gatehouse.User{ID: randomHex(12), AppID: a.ID, UserID: req.UserID, Type: gatehouse.SignedIn, DisplayName: display, CreatedAt: now, UpdatedAt: now},
 		Session: gatehouse.Session{ID: randomHex(16), DeviceInfo: req.DeviceInfo, CreatedAt: now, LastLoginAt: now,
 			ExpiresAt: exp.Add(sessionSlack(a.AccessTTL))},
 	}
+	return s.commitLogin(ctx, a, rec, req, iat, exp, nil)
+}
+
+// commitLogin records a login in the store (the slow path) and issues its
+// token. onCreate, when set, runs in the transaction before a new user is
+// created; its error refuses the login.
+func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.LoginRecord, req *wire.LoginRequest, iat, exp time.Time, onCreate func() error) (LoginResult, error) {
+	want := rec.NewUser.Type
 	res, err := s.store.Login(ctx, rec, func(u *gatehouse.User, existed bool) error {
 		switch {
+		case u.Type.OrSignedIn() != want:
+			return errOtherUserType
 		case u.Deleted:
 			return errUserDeleted
 		case u.Banned:
 			return errUserBanned
+		case !existed && onCreate != nil:
+			return onCreate()
 		}
 		return nil
 	})
@@ -127,6 +140,9 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 	if res.Replaced != nil {
 		s.settle(ctx) // closes the replaced session's connections
 		s.log.Info("session replaced by another user's login on the device", "app_id", a.ID, "session_id", res.Replaced.ID)
+	}
+	if res.Created && want != gatehouse.SignedIn {
+		s.log.Debug("visitor user created", "app_id", a.ID, "user_id", res.User.ID, "type", string(want))
 	}
 	return s.issue(a, &res.User, res.Session, req, iat, exp)
 }
@@ -174,7 +190,7 @@ func deviceKey(appID, deviceID string) string { return appID + "\x00" + deviceID
 // true: same user, session not revoked, user neither banned nor deleted,
 // nothing to update, and the new token within the stored expiry. Anything
 // else takes the transactional path.
-func (s *Service) fastLogin(a *gatehouse.App, req *wire.LoginRequest, name *string, iat, exp time.Time) (LoginResult, bool) {
+func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *wire.LoginRequest, name *string, iat, exp time.Time) (LoginResult, bool) {
 	s.mu.RLock()
 	d := s.devices.get(deviceKey(a.ID, req.DeviceID))
 	var (
@@ -188,7 +204,7 @@ func (s *Service) fastLogin(a *gatehouse.App, req *wire.LoginRequest, name *stri
 		_, revoked = s.revoked[d.sessionID]
 	}
 	s.mu.RUnlock()
-	if d == nil || u == nil || u.UserID != req.UserID || flags.banned || flags.deleted || revoked ||
+	if d == nil || u == nil || u.UserID != req.UserID || u.Type.OrSignedIn() != typ || flags.banned || flags.deleted || revoked ||
 		exp.After(d.durableExp) || d.info != s.infoHash(req.DeviceInfo) || (name != nil && *name != u.DisplayName) {
 		return LoginResult{}, false
 	}
@@ -209,6 +225,7 @@ func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Sess
 		Subject:   u.ID,
 		Audience:  a.ID,
 		SessionID: sess.ID,
+		UserType:  string(u.Type.OrSignedIn()),
 		ID:        randomHex(8),
 		IssuedAt:  iat.Unix(),
 		ExpiresAt: exp.Unix(),

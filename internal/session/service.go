@@ -45,6 +45,10 @@ type Config struct {
 	// PollEvery is how often Run reads the event log without a wake-up
 	// (default 1 s).
 	PollEvery time.Duration
+	// VisitorRetention is how long visitor and bot users are kept after
+	// their last token expired (gatehouse.DefaultVisitorRetention when
+	// zero).
+	VisitorRetention time.Duration
 }
 
 // Publisher pushes session events to clients' live connections (the
@@ -111,6 +115,10 @@ type Service struct {
 	pollEvery time.Duration
 
 	seed maphash.Seed // of in-memory hashes that must not be predictable
+
+	// Visitors.
+	vsecrets         map[string][][]byte // app -> unsealed visitor secrets
+	visitorRetention time.Duration
 }
 
 type userFlags struct {
@@ -144,6 +152,12 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		bus:       bus{sem: make(chan struct{}, 1), wake: make(chan struct{}, 1)},
 		failAfter: cfg.FailClosedAfter,
 		pollEvery: cfg.PollEvery,
+
+		vsecrets:         map[string][][]byte{},
+		visitorRetention: cfg.VisitorRetention,
+	}
+	if s.visitorRetention <= 0 {
+		s.visitorRetention = gatehouse.DefaultVisitorRetention
 	}
 	if s.pollEvery <= 0 {
 		s.pollEvery = defaultPollEvery
@@ -245,6 +259,20 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load revoked tokens: %w", err)
 	}
+	vsecrets, err := s.store.AllVisitorSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("load visitor secrets: %w", err)
+	}
+	byApp := map[string][]gatehouse.VisitorSecret{}
+	for _, v := range vsecrets {
+		byApp[v.AppID] = append(byApp[v.AppID], v)
+	}
+	unsealed := map[string][][]byte{}
+	for app, list := range byApp {
+		if unsealed[app], err = s.unsealVisitorSecrets(list); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range apps {
@@ -276,6 +304,7 @@ func (s *Service) Load(ctx context.Context) error {
 			s.legacyRevocations = true
 		}
 	}
+	s.vsecrets = unsealed
 	if h, err := s.store.Secret(ctx, secretAdminToken); err == nil {
 		s.adminHash.Store(&h)
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -337,6 +366,7 @@ func (s *Service) GC(ctx context.Context) {
 	if _, err := s.PurgeConsoleSessions(ctx); err != nil {
 		s.log.Error("purge console sessions", "err", err)
 	}
+	s.purgeVisitors(ctx)
 }
 
 // Admin credentials.
@@ -395,11 +425,15 @@ func digest(s string) []byte {
 
 func randomHex(n int) string {
 	b := make([]byte, n)
+	randRead(b)
+	return hex.EncodeToString(b)
+}
+
+func randRead(b []byte) {
 	if _, err := rand.Read(b); err != nil {
 		// crypto/rand.Read does not fail on supported platforms (Go 1.24+).
 		panic(err)
 	}
-	return hex.EncodeToString(b)
 }
 
 // storeErr translates a store error for callers.
@@ -450,6 +484,8 @@ func (b *bounded[V]) put(k string, v V) {
 	}
 	b.m[k] = v
 }
+
+func (b *bounded[V]) delete(k string) { delete(b.m, k) }
 
 // SetPublisher sets the publisher after construction (the broker needs the
 // service to authenticate, and the service the broker to publish).

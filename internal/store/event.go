@@ -43,6 +43,8 @@ const (
 	EventSigningKeys EventKind = "signing_keys"
 	// EventSecret: a server-wide secret was set (Name).
 	EventSecret EventKind = "secret"
+	// EventVisitorSecrets: an app's visitor secrets changed (AppID).
+	EventVisitorSecrets EventKind = "visitor_secrets"
 )
 
 // Event is one entry of the log.

@@ -129,6 +129,29 @@ type Store interface {
 	// ListRevokedTokens returns the revoked tokens that expire after now.
 	ListRevokedTokens(ctx context.Context, now time.Time) ([]RevokedToken, error)
 
+	// AddVisitorSecret stores a visitor secret and, in the same
+	// transaction, deletes the app's older secrets beyond the newest keep
+	// (s included), returning the deleted ones, and writes an
+	// EventVisitorSecrets. Returns ErrNotFound if the app does not exist,
+	// ErrConflict if the id is taken.
+	AddVisitorSecret(ctx context.Context, s gatehouse.VisitorSecret, keep int) ([]gatehouse.VisitorSecret, error)
+	// ListVisitorSecrets returns an app's visitor secrets, oldest first.
+	ListVisitorSecrets(ctx context.Context, appID string) ([]gatehouse.VisitorSecret, error)
+	// AllVisitorSecrets returns the visitor secrets of every app.
+	AllVisitorSecrets(ctx context.Context) ([]gatehouse.VisitorSecret, error)
+	// DeleteVisitorSecret removes a visitor secret and writes an
+	// EventVisitorSecrets. Returns ErrNotFound.
+	DeleteVisitorSecret(ctx context.Context, appID, id string) error
+
+	// PurgeVisitors deletes, with their sessions, the users of the given
+	// types that are neither banned nor deleted, were created before
+	// `before` and have no session expiring at or after `before`; it
+	// returns the deleted users.
+	PurgeVisitors(ctx context.Context, types []gatehouse.UserType, before time.Time) ([]gatehouse.User, error)
+	// CountUsers returns how many users of a type exist, deleted ones
+	// excluded, across every app.
+	CountUsers(ctx context.Context, t gatehouse.UserType) (int, error)
+
 	// SigningKeys returns the key ring.
 	SigningKeys(ctx context.Context) ([]token.SigningKey, error)
 	// AddSigningKey stores a new signing key.

@@ -143,7 +143,7 @@ func start(dir string, opts Options) (*Server, func(), error) {
 		b, err := realtime.New(log, cfg, func(tok string) (realtime.Identity, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			p, err := svc.Authenticate(ctx, tok)
+			p, err := svc.AuthenticateRealtime(ctx, tok)
 			return realtime.Identity{AppID: p.AppID, UserInternalID: p.UserInternalID, SessionID: p.SessionID, KeyID: p.KeyID}, err
 		})
 		if err != nil {

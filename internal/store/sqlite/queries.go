@@ -24,12 +24,12 @@ func notFound(err error, what string) error {
 
 // Apps.
 
-const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl"
+const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl, visitors, bots"
 
 func scanApp(s scanner) (gatehouse.App, error) {
 	var a gatehouse.App
 	var access, auth, created, updated, maxTTL int64
-	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL)
+	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL, &a.Visitors, &a.Bots)
 	a.AccessTTL, a.AuthTokenTTL = time.Duration(access)*time.Millisecond, time.Duration(auth)*time.Millisecond
 	a.TokenMaxTTL = time.Duration(maxTTL) * time.Millisecond
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
@@ -38,9 +38,9 @@ func scanApp(s scanner) (gatehouse.App, error) {
 
 func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			a.ID, a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.CreatedAt), ms(a.UpdatedAt),
-			a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds())
+			a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), visitorMode(a.Visitors), a.Bots)
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
 		}
@@ -75,14 +75,26 @@ func (db *DB) UpdateApp(ctx context.Context, id string, update func(*gatehouse.A
 		if err := update(&a); err != nil {
 			return err
 		}
-		if _, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ? WHERE id = ?",
-			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), id); err != nil {
+		if _, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ?, visitors = ?, bots = ? WHERE id = ?",
+			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(),
+			visitorMode(a.Visitors), a.Bots, id); err != nil {
 			return err
 		}
 		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventApp, App: &a})
 	})
 	return a, err
 }
+
+// visitorMode stores the zero mode as off.
+func visitorMode(m gatehouse.VisitorMode) string {
+	if m == "" {
+		return string(gatehouse.VisitorsOff)
+	}
+	return string(m)
+}
+
+// userType stores the zero type as signed-in.
+func userType(t gatehouse.UserType) string { return string(t.OrSignedIn()) }
 
 func affected(res sql.Result, err error, what string) error {
 	if err != nil {
@@ -173,12 +185,12 @@ func (db *DB) RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKin
 
 // Users.
 
-const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at, tokens_valid_after"
+const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at, tokens_valid_after, type"
 
 func scanUser(s scanner) (gatehouse.User, error) {
 	var u gatehouse.User
 	var created, updated, deleted, validAfter int64
-	err := s.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted, &validAfter)
+	err := s.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted, &validAfter, &u.Type)
 	u.CreatedAt, u.UpdatedAt, u.DeletedAt, u.TokensValidAfter = fromMS(created), fromMS(updated), fromMS(deleted), fromMS(validAfter)
 	return u, err
 }
@@ -199,8 +211,8 @@ func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error)
 
 func (db *DB) putUser(ctx context.Context, tx *sql.Tx, u *gatehouse.User, insert bool) error {
 	if insert {
-		_, err := db.txExec(ctx, tx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.DeletedAt), ms(u.TokensValidAfter))
+		_, err := db.txExec(ctx, tx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.DeletedAt), ms(u.TokensValidAfter), userType(u.Type))
 		switch {
 		case isUnique(err):
 			return fmt.Errorf("user %s: %w", u.UserID, store.ErrConflict)
@@ -596,4 +608,104 @@ func (db *DB) ListRevokedTokens(ctx context.Context, now time.Time) ([]store.Rev
 		t.ExpiresAt = fromMS(exp)
 		return t, err
 	})
+}
+
+// Visitor secrets.
+
+const vsecretCols = "id, app_id, sealed, created_at"
+
+func scanVSecret(s scanner) (gatehouse.VisitorSecret, error) {
+	var v gatehouse.VisitorSecret
+	var created int64
+	err := s.Scan(&v.ID, &v.AppID, &v.Sealed, &created)
+	v.CreatedAt = fromMS(created)
+	return v, err
+}
+
+func (db *DB) AddVisitorSecret(ctx context.Context, v gatehouse.VisitorSecret, keep int) ([]gatehouse.VisitorSecret, error) {
+	var dropped []gatehouse.VisitorSecret
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		dropped = nil
+		_, err := db.txExec(ctx, tx, "INSERT INTO visitor_secrets ("+vsecretCols+") VALUES (?, ?, ?, ?)", v.ID, v.AppID, v.Sealed, ms(v.CreatedAt))
+		switch {
+		case isUnique(err):
+			return fmt.Errorf("visitor secret %s: %w", v.ID, store.ErrConflict)
+		case isForeignKey(err):
+			return fmt.Errorf("app %s: %w", v.AppID, store.ErrNotFound)
+		case err != nil:
+			return err
+		}
+		rows, err := db.txQuery(ctx, tx, "DELETE FROM visitor_secrets WHERE app_id = ? AND id NOT IN (SELECT id FROM visitor_secrets WHERE app_id = ? ORDER BY created_at DESC, id DESC LIMIT ?) RETURNING "+vsecretCols,
+			v.AppID, v.AppID, keep)
+		if err != nil {
+			return err
+		}
+		if dropped, err = collect(rows, scanVSecret); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventVisitorSecrets, AppID: v.AppID})
+	})
+	return dropped, err
+}
+
+func (db *DB) ListVisitorSecrets(ctx context.Context, appID string) ([]gatehouse.VisitorSecret, error) {
+	rows, err := db.readQuery(ctx, "SELECT "+vsecretCols+" FROM visitor_secrets WHERE app_id = ? ORDER BY created_at, id", appID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanVSecret)
+}
+
+func (db *DB) AllVisitorSecrets(ctx context.Context) ([]gatehouse.VisitorSecret, error) {
+	rows, err := db.readQuery(ctx, "SELECT "+vsecretCols+" FROM visitor_secrets ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanVSecret)
+}
+
+func (db *DB) DeleteVisitorSecret(ctx context.Context, appID, id string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := db.txExec(ctx, tx, "DELETE FROM visitor_secrets WHERE app_id = ? AND id = ?", appID, id)
+		if err := affected(res, err, "visitor secret "+id); err != nil {
+			return err
+		}
+		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventVisitorSecrets, AppID: appID})
+	})
+}
+
+// Visitor upkeep.
+
+func (db *DB) PurgeVisitors(ctx context.Context, types []gatehouse.UserType, before time.Time) ([]gatehouse.User, error) {
+	var out []gatehouse.User
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		out = nil
+		for _, t := range types {
+			// Sessions first (they reference the user); deleting them does
+			// not change which users qualify.
+			const cond = "type = ? AND banned = 0 AND deleted = 0 AND created_at < ?" +
+				" AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_internal_id = users.id AND s.expires_at >= ?)"
+			if _, err := db.txExec(ctx, tx, "DELETE FROM sessions WHERE user_internal_id IN (SELECT id FROM users WHERE "+cond+")",
+				userType(t), ms(before), ms(before)); err != nil {
+				return err
+			}
+			rows, err := db.txQuery(ctx, tx, "DELETE FROM users WHERE "+cond+" RETURNING "+userCols, userType(t), ms(before), ms(before))
+			if err != nil {
+				return err
+			}
+			users, err := collect(rows, scanUser)
+			if err != nil {
+				return err
+			}
+			out = append(out, users...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (db *DB) CountUsers(ctx context.Context, t gatehouse.UserType) (int, error) {
+	var n int
+	err := db.readRow(ctx, "SELECT count(*) FROM users WHERE type = ? AND deleted = 0", userType(t)).Scan(&n)
+	return n, err
 }

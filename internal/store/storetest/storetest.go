@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"SearchUsers", testSearchUsers},
 		{"CountLiveSessions", testCountLiveSessions},
+		{"AppVisitorSettings", testAppVisitorSettings},
+		{"UserTypes", testUserTypes},
+		{"VisitorSecrets", testVisitorSecrets},
+		{"PurgeVisitors", testPurgeVisitors},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -68,7 +73,7 @@ var t0 = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 
 func mustApp(t *testing.T, s store.Store, id string) gatehouse.App {
 	t.Helper()
-	a := gatehouse.App{ID: id, Name: "app " + id, AccessTTL: gatehouse.DefaultAccessTTL, AuthTokenTTL: gatehouse.DefaultAuthTokenTTL, CreatedAt: t0, UpdatedAt: t0}
+	a := gatehouse.App{ID: id, Name: "app " + id, AccessTTL: gatehouse.DefaultAccessTTL, AuthTokenTTL: gatehouse.DefaultAuthTokenTTL, Visitors: gatehouse.VisitorsOff, CreatedAt: t0, UpdatedAt: t0}
 	if err := s.CreateApp(context.Background(), a); err != nil {
 		t.Fatalf("CreateApp: %v", err)
 	}
@@ -691,4 +696,178 @@ func parallel(n int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// testAppVisitorSettings: the visitor mode and the bot switch round-trip;
+// an app stored without a mode reads back as off.
+func testAppVisitorSettings(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := mustApp(t, s, "app1")
+	a.Visitors, a.Bots = gatehouse.VisitorsSecure, true
+	if _, err := s.UpdateApp(ctx, "app1", func(x *gatehouse.App) error { *x = a; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetApp(ctx, "app1"); err != nil || got != a {
+		t.Fatalf("GetApp = %+v, %v; want %+v", got, err, a)
+	}
+	b := gatehouse.App{ID: "app2", Name: "b", AccessTTL: time.Hour, AuthTokenTTL: time.Minute, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateApp(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetApp(ctx, "app2"); err != nil || got.Visitors != gatehouse.VisitorsOff || got.Bots {
+		t.Fatalf("default visitor settings = %q, %v, %v; want off, false", got.Visitors, got.Bots, err)
+	}
+}
+
+// testUserTypes: a user's type is stored at creation and read back
+// everywhere; a user stored without one is signed-in.
+func testUserTypes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustApp(t, s, "app1")
+	r, err := s.Login(ctx, store.LoginRecord{AppID: "app1", UserID: "visitor-1", DeviceID: "d1", Now: t0,
+		NewUser: gatehouse.User{ID: "uv", AppID: "app1", UserID: "visitor-1", Type: gatehouse.Visitor, CreatedAt: t0, UpdatedAt: t0},
+		Session: gatehouse.Session{ID: "s1", ExpiresAt: t0.Add(time.Hour)}},
+		func(u *gatehouse.User, existed bool) error { return nil })
+	if err != nil || r.User.Type != gatehouse.Visitor {
+		t.Fatalf("Login = %+v, %v", r.User, err)
+	}
+	if u, err := s.GetUser(ctx, "app1", "visitor-1"); err != nil || u.Type != gatehouse.Visitor {
+		t.Fatalf("GetUser = %+v, %v", u, err)
+	}
+	var seen gatehouse.UserType
+	if _, err := s.Login(ctx, store.LoginRecord{AppID: "app1", UserID: "visitor-1", DeviceID: "d1", Now: t0,
+		Session: gatehouse.Session{ID: "s2", ExpiresAt: t0.Add(time.Hour)}},
+		func(u *gatehouse.User, existed bool) error { seen = u.Type; return nil }); err != nil || seen != gatehouse.Visitor {
+		t.Fatalf("check saw type %q (%v), want visitor", seen, err)
+	}
+	if _, err := login(s, "app1", "alice", "d2", "s3", t0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.GetUser(ctx, "app1", "alice"); err != nil || u.Type != gatehouse.SignedIn {
+		t.Fatalf("untyped user reads back as %q, %v; want signed-in", u.Type, err)
+	}
+	if u, err := s.GetOrCreateUser(ctx, gatehouse.User{ID: "ub", AppID: "app1", UserID: "bot-1", Type: gatehouse.Bot, CreatedAt: t0, UpdatedAt: t0}); err != nil || u.Type != gatehouse.Bot {
+		t.Fatalf("GetOrCreateUser = %+v, %v", u, err)
+	}
+	for typ, want := range map[gatehouse.UserType]int{gatehouse.Visitor: 1, gatehouse.Bot: 1, gatehouse.SignedIn: 1} {
+		if n, err := s.CountUsers(ctx, typ); err != nil || n != want {
+			t.Fatalf("CountUsers(%s) = %d, %v; want %d", typ, n, err, want)
+		}
+	}
+	if _, _, err := s.UpdateUser(ctx, "app1", "visitor-1", func(u *gatehouse.User) error { u.Deleted = true; return nil }, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CountUsers(ctx, gatehouse.Visitor); err != nil || n != 0 {
+		t.Fatalf("CountUsers counts deleted users: %d, %v", n, err)
+	}
+}
+
+// testVisitorSecrets: adding a secret keeps only the newest `keep`, and
+// returns the ones it dropped; list, delete and the error contract.
+func testVisitorSecrets(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustApp(t, s, "app1")
+	mustApp(t, s, "app2")
+	add := func(id, app string, at time.Time) []gatehouse.VisitorSecret {
+		t.Helper()
+		dropped, err := s.AddVisitorSecret(ctx, gatehouse.VisitorSecret{ID: id, AppID: app, Sealed: []byte("sealed-" + id), CreatedAt: at}, 2)
+		if err != nil {
+			t.Fatalf("AddVisitorSecret(%s): %v", id, err)
+		}
+		return dropped
+	}
+	if d := add("a", "app1", t0); len(d) != 0 {
+		t.Fatalf("first secret dropped %+v", d)
+	}
+	add("x", "app2", t0)
+	if d := add("b", "app1", t0.Add(time.Second)); len(d) != 0 {
+		t.Fatalf("second secret dropped %+v", d)
+	}
+	if d := add("c", "app1", t0.Add(2*time.Second)); len(d) != 1 || d[0].ID != "a" {
+		t.Fatalf("third secret dropped %+v; want the oldest, a", d)
+	}
+	list, err := s.ListVisitorSecrets(ctx, "app1")
+	if err != nil || len(list) != 2 || list[0].ID != "b" || list[1].ID != "c" || string(list[1].Sealed) != "sealed-c" || !list[1].CreatedAt.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("ListVisitorSecrets = %+v, %v; want b, c", list, err)
+	}
+	if _, err := s.AddVisitorSecret(ctx, gatehouse.VisitorSecret{ID: "c", AppID: "app1", Sealed: []byte{1}, CreatedAt: t0}, 2); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("same id twice: %v, want ErrConflict", err)
+	}
+	if _, err := s.AddVisitorSecret(ctx, gatehouse.VisitorSecret{ID: "z", AppID: "nope", Sealed: []byte{1}, CreatedAt: t0}, 2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown app: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteVisitorSecret(ctx, "app2", "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete through another app: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteVisitorSecret(ctx, "app1", "b"); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.AllVisitorSecrets(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("AllVisitorSecrets = %+v, %v; want c and x", all, err)
+	}
+	// Every committed change wrote one event naming its app; the refused
+	// ones none.
+	var apps []string
+	for _, e := range eventsAfter(t, s, 0) {
+		if e.Kind == store.EventVisitorSecrets {
+			apps = append(apps, e.AppID)
+		}
+	}
+	if want := []string{"app1", "app2", "app1", "app1", "app1"}; !slices.Equal(apps, want) {
+		t.Fatalf("visitor-secret events for apps %v, want %v", apps, want)
+	}
+}
+
+// testPurgeVisitors: only unrestricted users of the given types, created
+// before the cutoff and with no session expiring at or after it, go, with
+// their sessions.
+func testPurgeVisitors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustApp(t, s, "app1")
+	mk := func(id string, typ gatehouse.UserType, device string, exp time.Time) {
+		t.Helper()
+		_, err := s.Login(ctx, store.LoginRecord{AppID: "app1", UserID: id, DeviceID: device, Now: t0,
+			NewUser: gatehouse.User{ID: "u-" + id, AppID: "app1", UserID: id, Type: typ, CreatedAt: t0, UpdatedAt: t0},
+			Session: gatehouse.Session{ID: "s-" + id, CreatedAt: t0, LastLoginAt: t0, ExpiresAt: exp}},
+			func(*gatehouse.User, bool) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut := t0.Add(10 * time.Hour)
+	mk("old-visitor", gatehouse.Visitor, "d1", t0.Add(time.Hour))
+	mk("old-bot", gatehouse.Bot, "d2", t0.Add(time.Hour))
+	mk("live-visitor", gatehouse.Visitor, "d3", cut) // a session expiring at the cutoff keeps it
+	mk("banned-visitor", gatehouse.Visitor, "d4", t0.Add(time.Hour))
+	mk("signed-in", gatehouse.SignedIn, "d5", t0.Add(time.Hour))
+	if _, _, err := s.UpdateUser(ctx, "app1", "banned-visitor", func(u *gatehouse.User) error { u.Banned = true; return nil }, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.PurgeVisitors(ctx, []gatehouse.UserType{gatehouse.Visitor}, cut)
+	if err != nil || len(got) != 1 || got[0].UserID != "old-visitor" {
+		t.Fatalf("PurgeVisitors(visitor) = %+v, %v; want old-visitor", got, err)
+	}
+	if _, err := s.GetUser(ctx, "app1", "old-visitor"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("purged user still there: %v", err)
+	}
+	if _, err := s.GetSession(ctx, "app1", "s-old-visitor"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("purged user's session still there: %v", err)
+	}
+	got, err = s.PurgeVisitors(ctx, []gatehouse.UserType{gatehouse.Visitor, gatehouse.Bot}, cut)
+	if err != nil || len(got) != 1 || got[0].UserID != "old-bot" {
+		t.Fatalf("PurgeVisitors(visitor, bot) = %+v, %v; want old-bot", got, err)
+	}
+	for _, id := range []string{"live-visitor", "banned-visitor", "signed-in"} {
+		if _, err := s.GetUser(ctx, "app1", id); err != nil {
+			t.Fatalf("%s was purged: %v", id, err)
+		}
+	}
+	// Created after the cutoff: kept even without a session.
+	if _, err := s.GetOrCreateUser(ctx, gatehouse.User{ID: "u-new", AppID: "app1", UserID: "new-visitor", Type: gatehouse.Visitor, CreatedAt: cut, UpdatedAt: cut}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PurgeVisitors(ctx, []gatehouse.UserType{gatehouse.Visitor}, cut); err != nil || len(got) != 0 {
+		t.Fatalf("PurgeVisitors purged %+v, %v; want nothing", got, err)
+	}
 }
