@@ -56,7 +56,7 @@ func one[T any](ctx context.Context, db *DB, scan func(pgx.Row) (T, error), q st
 
 // Apps.
 
-const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl"
+const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl, visitors, bots"
 
 func scanApp(r pgx.Row) (gatehouse.App, error) {
 	var (
@@ -64,7 +64,7 @@ func scanApp(r pgx.Row) (gatehouse.App, error) {
 		access, auth, maxTTL int64
 		created, updated     pgtype.Timestamptz
 	)
-	err := r.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL)
+	err := r.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL, &a.Visitors, &a.Bots)
 	a.AccessTTL, a.AuthTokenTTL, a.TokenMaxTTL = durMS(access), durMS(auth), durMS(maxTTL)
 	a.CreatedAt, a.UpdatedAt = fromTS(created), fromTS(updated)
 	return a, err
@@ -72,9 +72,9 @@ func scanApp(r pgx.Row) (gatehouse.App, error) {
 
 func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 	return db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO apps ("+appCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		_, err := tx.Exec(ctx, "INSERT INTO apps ("+appCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			a.ID, a.Name, a.SecureMode, msOf(a.AccessTTL), msOf(a.AuthTokenTTL), ts(a.CreatedAt), ts(a.UpdatedAt),
-			a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL))
+			a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL), visitorMode(a.Visitors), a.Bots)
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
 		}
@@ -105,8 +105,9 @@ func (db *DB) UpdateApp(ctx context.Context, id string, update func(*gatehouse.A
 		if err := update(&a); err != nil {
 			return err
 		}
-		if _, err = tx.Exec(ctx, "UPDATE apps SET name = $1, secure_mode = $2, access_ttl = $3, auth_ttl = $4, updated_at = $5, token_issuer = $6, token_audience = $7, token_max_ttl = $8 WHERE id = $9",
-			a.Name, a.SecureMode, msOf(a.AccessTTL), msOf(a.AuthTokenTTL), ts(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL), id); err != nil {
+		if _, err = tx.Exec(ctx, "UPDATE apps SET name = $1, secure_mode = $2, access_ttl = $3, auth_ttl = $4, updated_at = $5, token_issuer = $6, token_audience = $7, token_max_ttl = $8, visitors = $9, bots = $10 WHERE id = $11",
+			a.Name, a.SecureMode, msOf(a.AccessTTL), msOf(a.AuthTokenTTL), ts(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL),
+			visitorMode(a.Visitors), a.Bots, id); err != nil {
 			return err
 		}
 		return appendEvent(ctx, tx, store.Event{Kind: store.EventApp, App: &a})
@@ -169,14 +170,14 @@ func (db *DB) RevokeKey(ctx context.Context, appID string, kind gatehouse.KeyKin
 
 // Users.
 
-const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at, tokens_valid_after"
+const userCols = "id, app_id, user_id, display_name, banned, deleted, created_at, updated_at, deleted_at, tokens_valid_after, type"
 
 func scanUser(r pgx.Row) (gatehouse.User, error) {
 	var (
 		u                                    gatehouse.User
 		created, updated, deleted, validAftr pgtype.Timestamptz
 	)
-	err := r.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted, &validAftr)
+	err := r.Scan(&u.ID, &u.AppID, &u.UserID, &u.DisplayName, &u.Banned, &u.Deleted, &created, &updated, &deleted, &validAftr, &u.Type)
 	u.CreatedAt, u.UpdatedAt, u.DeletedAt, u.TokensValidAfter = fromTS(created), fromTS(updated), fromTS(deleted), fromTS(validAftr)
 	return u, err
 }
@@ -194,8 +195,8 @@ func (db *DB) ListRestrictedUsers(ctx context.Context) ([]gatehouse.User, error)
 // reports whether it did. It fails with ErrNotFound if the app does not
 // exist.
 func insertUser(ctx context.Context, q querier, u *gatehouse.User) (bool, error) {
-	tag, err := q.Exec(ctx, "INSERT INTO users ("+userCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (app_id, user_id) DO NOTHING",
-		u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.DeletedAt), ts(u.TokensValidAfter))
+	tag, err := q.Exec(ctx, "INSERT INTO users ("+userCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (app_id, user_id) DO NOTHING",
+		u.ID, u.AppID, u.UserID, u.DisplayName, u.Banned, u.Deleted, ts(u.CreatedAt), ts(u.UpdatedAt), ts(u.DeletedAt), ts(u.TokensValidAfter), userType(u.Type))
 	switch {
 	case isForeignKey(err):
 		return false, fmt.Errorf("app %s: %w", u.AppID, store.ErrNotFound)
@@ -605,4 +606,113 @@ func (db *DB) ListRevokedTokens(ctx context.Context, now time.Time) ([]store.Rev
 		t.ExpiresAt = fromTS(exp)
 		return t, err
 	}, "SELECT app_id, token_hash, expires_at FROM revoked_tokens WHERE expires_at > $1", ts(now))
+}
+
+// visitorMode stores the zero mode as off.
+func visitorMode(m gatehouse.VisitorMode) string {
+	if m == "" {
+		return string(gatehouse.VisitorsOff)
+	}
+	return string(m)
+}
+
+// userType stores the zero type as signed-in.
+func userType(t gatehouse.UserType) string { return string(t.OrSignedIn()) }
+
+// Visitor secrets.
+
+const vsecretCols = "id, app_id, sealed, created_at"
+
+func scanVSecret(r pgx.Row) (gatehouse.VisitorSecret, error) {
+	var (
+		v       gatehouse.VisitorSecret
+		created pgtype.Timestamptz
+	)
+	err := r.Scan(&v.ID, &v.AppID, &v.Sealed, &created)
+	v.CreatedAt = fromTS(created)
+	return v, err
+}
+
+func (db *DB) AddVisitorSecret(ctx context.Context, v gatehouse.VisitorSecret, keep int) ([]gatehouse.VisitorSecret, error) {
+	var dropped []gatehouse.VisitorSecret
+	err := db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		dropped = nil
+		_, err := tx.Exec(ctx, "INSERT INTO visitor_secrets ("+vsecretCols+") VALUES ($1, $2, $3, $4)", v.ID, v.AppID, v.Sealed, ts(v.CreatedAt))
+		switch {
+		case isUnique(err):
+			return fmt.Errorf("visitor secret %s: %w", v.ID, store.ErrConflict)
+		case isForeignKey(err):
+			return fmt.Errorf("app %s: %w", v.AppID, store.ErrNotFound)
+		case err != nil:
+			return err
+		}
+		rows, err := tx.Query(ctx, "DELETE FROM visitor_secrets WHERE app_id = $1 AND id NOT IN (SELECT id FROM visitor_secrets WHERE app_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) RETURNING "+vsecretCols,
+			v.AppID, keep)
+		if err != nil {
+			return err
+		}
+		if dropped, err = collect(rows, scanVSecret); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, store.Event{Kind: store.EventVisitorSecrets, AppID: v.AppID})
+	})
+	return dropped, err
+}
+
+func (db *DB) ListVisitorSecrets(ctx context.Context, appID string) ([]gatehouse.VisitorSecret, error) {
+	return list(ctx, db, scanVSecret, "SELECT "+vsecretCols+" FROM visitor_secrets WHERE app_id = $1 ORDER BY created_at, id", appID)
+}
+
+func (db *DB) AllVisitorSecrets(ctx context.Context) ([]gatehouse.VisitorSecret, error) {
+	return list(ctx, db, scanVSecret, "SELECT "+vsecretCols+" FROM visitor_secrets ORDER BY created_at, id")
+}
+
+func (db *DB) DeleteVisitorSecret(ctx context.Context, appID, id string) error {
+	return db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM visitor_secrets WHERE app_id = $1 AND id = $2", appID, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("visitor secret %s: %w", id, store.ErrNotFound)
+		}
+		return appendEvent(ctx, tx, store.Event{Kind: store.EventVisitorSecrets, AppID: appID})
+	})
+}
+
+// Visitor upkeep.
+
+func (db *DB) PurgeVisitors(ctx context.Context, types []gatehouse.UserType, before time.Time) ([]gatehouse.User, error) {
+	var out []gatehouse.User
+	err := db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		out = nil
+		for _, t := range types {
+			// Sessions first (they reference the user); deleting them does
+			// not change which users qualify.
+			const cond = "type = $1 AND NOT banned AND NOT deleted AND created_at < $2" +
+				" AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_internal_id = users.id AND s.expires_at >= $2)"
+			if _, err := tx.Exec(ctx, "DELETE FROM sessions WHERE user_internal_id IN (SELECT id FROM users WHERE "+cond+")", userType(t), ts(before)); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, "DELETE FROM users WHERE "+cond+" RETURNING "+userCols, userType(t), ts(before))
+			if err != nil {
+				return err
+			}
+			users, err := collect(rows, scanUser)
+			if err != nil {
+				return err
+			}
+			out = append(out, users...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (db *DB) CountUsers(ctx context.Context, t gatehouse.UserType) (int, error) {
+	return one(ctx, db, func(r pgx.Row) (int, error) {
+		var n int
+		err := r.Scan(&n)
+		return n, err
+	}, "SELECT count(*) FROM users WHERE type = $1 AND NOT deleted", userType(t))
 }
