@@ -126,6 +126,7 @@ type session struct {
 	internalID  string
 	path        string
 	loginType   loginType
+	userType    gatehouse.UserType // signed-in, visitor or bot
 	accessToken string
 	issuedAt    time.Time
 	expiresAt   time.Time
@@ -137,7 +138,12 @@ type loginType string
 const (
 	loginDefault     loginType = "default"
 	loginAccessToken loginType = "accessToken"
+	loginVisitor     loginType = "visitor"
+	loginBot         loginType = "bot"
 )
+
+// readOnly reports whether the session is a visitor's or a bot's.
+func (s *session) readOnly() bool { return s.userType.ReadOnly() }
 
 // New returns a client in state notLoggedIn.
 func New(cfg Config) (*Client, error) {

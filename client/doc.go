@@ -5,7 +5,8 @@
 // endpoint.
 //
 // A Client logs a user in (with an optional secure-mode auth token, or with
-// an access token signed by the customer's backend), reports its session
+// an access token signed by the customer's backend) or logs the device in
+// as a read-only visitor or bot (LoginAsVisitor, LoginAsBot), reports its session
 // state through observers, renews the access token ahead of expiry through
 // a session handler or an access-token handler, logs out locally or
 // securely (revoking the token on the server), and can save the session so

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/client"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
@@ -147,4 +148,27 @@ func ExampleRenewal() {
 	// Output:
 	// renewal asked
 	// true
+}
+
+func ExampleClient_LoginAsVisitor() {
+	s, stop := testenv.StartExample()
+	defer stop()
+	// The operator turned visitors on (gatehouse app set APP --visitors on).
+	on := gatehouse.VisitorsOn
+	s.Svc.UpdateApp(context.Background(), s.App.ID, session.AppUpdate{Visitors: &on})
+
+	c, err := client.New(client.Config{APIKey: s.APIKey, Endpoint: client.Endpoint{HTTP: s.URL}, DeviceID: "kiosk-7"})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	// In secure visitor mode, VisitorParams carries the signature the app's
+	// backend made for c.DeviceID() (mint.VisitorSignature), and the session
+	// handler renews with RenewWithAuthSignature.
+	if err := c.LoginAsVisitor(context.Background(), client.VisitorParams{}, nil); err != nil {
+		fmt.Println("login failed:", err)
+		return
+	}
+	fmt.Println(c.State(), c.UserType(), c.UserID())
+	// Output: established visitor visitor-d0be85fe968bc0ccbfa1a736f0193992
 }

@@ -83,7 +83,11 @@ func (c *Client) createSession(ctx context.Context, p LoginParams) (*session, *w
 	if resp.AccessToken == "" || err1 != nil || err2 != nil {
 		return nil, nil, &gatehouse.Error{Code: gatehouse.Internal, Message: "the session answer lacks accessToken, issuedAt or expiresAt"}
 	}
-	return &session{userID: u.UserID, internalID: u.InternalID, path: u.Path, accessToken: resp.AccessToken,
+	ut := gatehouse.UserType(resp.UserType)
+	if ut == "" {
+		ut = gatehouse.SignedIn
+	}
+	return &session{userID: u.UserID, internalID: u.InternalID, path: u.Path, accessToken: resp.AccessToken, userType: ut,
 		issuedAt: iat, expiresAt: exp, authParams: LoginParams{UserID: p.UserID}}, u, nil
 }
 
@@ -211,7 +215,7 @@ func (c *Client) LoginWithAccessToken(ctx context.Context, token string) error {
 	if err := c.beginLogin(claims.userID); err != nil {
 		return err
 	}
-	u, err := c.validateAccessToken(ctx, token, claims.userID)
+	u, ut, err := c.validateAccessToken(ctx, token, claims.userID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err == nil && (u.IsDeleted || u.IsGlobalBan || u.IsGlobalBanned) {
@@ -225,24 +229,32 @@ func (c *Client) LoginWithAccessToken(ctx context.Context, token string) error {
 		c.setStateLocked(gatehouse.NotLoggedIn, "")
 		return err
 	}
-	s := &session{userID: u.UserID, internalID: u.InternalID, path: u.Path, loginType: loginAccessToken,
+	s := &session{userID: u.UserID, internalID: u.InternalID, path: u.Path, loginType: loginAccessToken, userType: ut,
 		accessToken: token, issuedAt: claims.issuedAt, expiresAt: claims.expiresAt}
 	return c.establishLocked(ctx, s, u)
 }
 
-func (c *Client) validateAccessToken(ctx context.Context, token, userID string) (*wire.User, error) {
-	if err := c.send(ctx, http.MethodGet, "/api/v3/sessions", bearer(token), nil, nil); err != nil {
-		return nil, err
+// validateAccessToken checks a token with the server and fetches its user;
+// the user type comes from the validation answer (signed-in when a server
+// does not say).
+func (c *Client) validateAccessToken(ctx context.Context, token, userID string) (*wire.User, gatehouse.UserType, error) {
+	var info wire.TokenInfo
+	if err := c.send(ctx, http.MethodGet, "/api/v3/sessions", bearer(token), nil, &info); err != nil {
+		return nil, "", err
 	}
 	var us wire.Users
 	if err := c.send(ctx, http.MethodGet, "/api/v3/users/"+url.PathEscape(userID), bearer(token), nil, &us); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	u := findUser(us.Users, userID)
 	if u == nil {
-		return nil, ErrUserNotFound
+		return nil, "", ErrUserNotFound
 	}
-	return u, nil
+	ut := gatehouse.UserType(info.UserType)
+	if ut == "" {
+		ut = gatehouse.SignedIn
+	}
+	return u, ut, nil
 }
 
 type tokenClaims struct {

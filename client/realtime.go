@@ -33,7 +33,9 @@ type RealtimeSession struct {
 // startRealtimeLocked starts the live connection of the session, if one is
 // configured. c.mu must be held.
 func (c *Client) startRealtimeLocked() {
-	if c.cfg.Realtime == nil || c.sess == nil || c.closed {
+	// Visitors and bots have no realtime access (the server refuses them,
+	// and the social.plus SDKs do not connect them).
+	if c.cfg.Realtime == nil || c.sess == nil || c.closed || c.sess.readOnly() {
 		return
 	}
 	c.stopRealtimeLocked()

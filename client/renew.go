@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // SessionHandler is asked for renewals of sessions made by Login.
@@ -28,12 +29,29 @@ type Renewal struct {
 	gen uint64
 }
 
-// Renew logs in again without an auth token (secure mode off).
-func (r *Renewal) Renew(ctx context.Context) error { return r.c.renew(ctx, r, "") }
+// Renew logs in again without an auth token (secure mode off), or as the
+// same visitor or bot without a signature.
+func (r *Renewal) Renew(ctx context.Context) error { return r.c.renew(ctx, r, renewCred{}) }
 
 // RenewWithAuthToken logs in again with a fresh auth token (secure mode).
 func (r *Renewal) RenewWithAuthToken(ctx context.Context, authToken string) error {
-	return r.c.renew(ctx, r, authToken)
+	return r.c.renew(ctx, r, renewCred{authToken: authToken})
+}
+
+// RenewWithAuthSignature logs a visitor in again with a fresh signature
+// from the app's backend (secure visitor mode).
+func (r *Renewal) RenewWithAuthSignature(ctx context.Context, p VisitorParams) error {
+	return r.c.renew(ctx, r, renewCred{visitor: p})
+}
+
+// UnableToRetrieveAuthSignature declines this renewal of a visitor
+// session, as UnableToRetrieveAuthToken does.
+func (r *Renewal) UnableToRetrieveAuthSignature() error { return r.UnableToRetrieveAuthToken() }
+
+// renewCred is what a renewal logs in again with.
+type renewCred struct {
+	authToken string
+	visitor   VisitorParams
 }
 
 // UnableToRetrieveAuthToken declines this renewal; the handler is asked
@@ -116,7 +134,7 @@ func (c *Client) CheckExpiry(ctx context.Context) {
 // tokenExpired the state moves through establishing back to established
 // (or to notLoggedIn on failure); from established the token is swapped
 // silently and a failure leaves the old one in place until the next check.
-func (c *Client) renew(ctx context.Context, r *Renewal, authToken string) error {
+func (c *Client) renew(ctx context.Context, r *Renewal, cred renewCred) error {
 	c.mu.Lock()
 	if !c.takeRenewalLocked(r) {
 		c.mu.Unlock()
@@ -127,11 +145,24 @@ func (c *Client) renew(ctx context.Context, r *Renewal, authToken string) error 
 		c.setStateLocked(gatehouse.Establishing, "")
 	}
 	p := c.sess.authParams
-	p.AuthToken = authToken
+	p.AuthToken = cred.authToken
+	lt := c.sess.loginType
 	sessGen := c.sessGen
 	c.mu.Unlock()
 
-	s, u, err := c.createSession(ctx, p)
+	var (
+		s   *session
+		u   *wire.User
+		err error
+	)
+	switch lt {
+	case loginVisitor:
+		s, u, err = c.createVisitorSession(ctx, gatehouse.Visitor, cred.visitor)
+	case loginBot:
+		s, u, err = c.createVisitorSession(ctx, gatehouse.Bot, VisitorParams{})
+	default:
+		s, u, err = c.createSession(ctx, p)
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,7 +184,9 @@ func (c *Client) renew(ctx context.Context, r *Renewal, authToken string) error 
 		}
 		return err
 	}
-	s.loginType = loginDefault
+	if lt != loginVisitor && lt != loginBot {
+		s.loginType = loginDefault
+	}
 	if !wasExpired {
 		c.sess = s
 		c.saveLocked(ctx)
@@ -201,7 +234,7 @@ func (c *Client) renewWithHandler(ctx context.Context, r *Renewal, h AccessToken
 	sessGen := c.sessGen
 	c.mu.Unlock()
 
-	u, err := c.validateAccessToken(ctx, tok, userID)
+	u, ut, err := c.validateAccessToken(ctx, tok, userID)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -223,7 +256,7 @@ func (c *Client) renewWithHandler(ctx context.Context, r *Renewal, h AccessToken
 		}
 		return
 	}
-	s := &session{userID: u.UserID, internalID: u.InternalID, path: u.Path, loginType: loginAccessToken,
+	s := &session{userID: u.UserID, internalID: u.InternalID, path: u.Path, loginType: loginAccessToken, userType: ut,
 		accessToken: tok, issuedAt: claims.issuedAt, expiresAt: claims.expiresAt}
 	if !wasExpired {
 		c.sess = s

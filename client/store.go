@@ -27,6 +27,7 @@ type SavedSession struct {
 	InternalID  string    `json:"internalId"`
 	Path        string    `json:"path"`
 	LoginType   string    `json:"loginType"`
+	UserType    string    `json:"userType,omitempty"` // signed-in when empty
 	AccessToken string    `json:"accessToken"`
 	IssuedAt    time.Time `json:"issuedAt"`
 	ExpiresAt   time.Time `json:"expiresAt"`
@@ -187,7 +188,7 @@ func (c *Client) saveLocked(ctx context.Context) {
 	}
 	s := c.sess
 	err := c.cfg.Store.Save(ctx, SavedSession{Endpoint: c.base.String(), APIKeyID: c.apiKeyID(), DeviceID: c.deviceIDLocked(),
-		UserID: s.userID, InternalID: s.internalID, Path: s.path, LoginType: string(s.loginType),
+		UserID: s.userID, InternalID: s.internalID, Path: s.path, LoginType: string(s.loginType), UserType: string(s.userType),
 		AccessToken: s.accessToken, IssuedAt: s.issuedAt, ExpiresAt: s.expiresAt})
 	if err != nil {
 		c.log.Debug("saving the session failed", "err", err)
@@ -242,6 +243,7 @@ func (c *Client) Restore(ctx context.Context, h SessionHandler) (bool, error) {
 	}
 	c.handler = h
 	c.sess = &session{userID: saved.UserID, internalID: saved.InternalID, path: saved.Path, loginType: loginType(saved.LoginType),
+		userType:    gatehouse.UserType(saved.UserType).OrSignedIn(),
 		accessToken: saved.AccessToken, issuedAt: saved.IssuedAt, expiresAt: saved.ExpiresAt, authParams: LoginParams{UserID: saved.UserID}}
 	c.gen++
 	c.sessGen++
