@@ -2,9 +2,11 @@
 // net/http handler on the same machine, in the same run, and prints
 // requests/s, p99 latency and the ratios:
 //
-//	go run ./cmd/loadbench [-rounds 3] [-duration 3s] [-conns 32]
+//	go run ./cmd/loadbench [-rounds 3] [-duration 3s] [-conns 32] [-postgres URL]
 //
-// It builds cmd/gatehouse, starts it on a fresh embedded store, starts the
+// It builds cmd/gatehouse, starts it on a fresh embedded store (or, with
+// -postgres, on a fresh database it creates on that server and drops at
+// the end), starts the
 // trivial handler in a second process, and drives each from this process
 // with 32 keep-alive connections on 2 threads (GOMAXPROCS=2), interleaving
 // the scenarios in every round and reporting medians.
@@ -14,6 +16,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,6 +25,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +34,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -41,6 +49,7 @@ func main() {
 	conns := flag.Int("conns", 32, "concurrent keep-alive connections")
 	threads := flag.Int("threads", 2, "GOMAXPROCS of the load generator")
 	users := flag.Int("users", 5000, "returning users for the login scenario")
+	postgresURL = flag.String("postgres", "", "run gatehouse on PostgreSQL: a fresh database created through this `URL` (e.g. postgres://postgres@127.0.0.1:5432/postgres) and dropped at the end")
 	flag.Parse()
 	if *trivial {
 		runTrivial()
@@ -70,7 +79,40 @@ func runTrivial() {
 
 const adminToken = "gha_c81d5e2f9a06b47c3e1d8f25a97b04e6"
 
-var pprofAddr *string
+var pprofAddr, postgresURL *string
+
+// freshDatabase creates an empty database through the server at admin and
+// returns its URL and a function that drops it.
+func freshDatabase(admin string) (string, func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("-postgres: %w", err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	rand.Read(b[:])
+	name := "gatehouse_loadbench_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, admin); err == nil {
+			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
 
 func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 	tmp, err := os.MkdirTemp("", "gatehouse-loadbench")
@@ -91,6 +133,21 @@ func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(tmp, "data"), "--admin-token", adminToken, "--log-level", "warn"}
 	if *pprofAddr != "" {
 		args = append(args, "--pprof-addr", *pprofAddr)
+	}
+	if *postgresURL != "" {
+		dbURL, drop, err := freshDatabase(*postgresURL)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		sealKey := filepath.Join(tmp, "seal-key")
+		k := make([]byte, 32)
+		rand.Read(k)
+		if err := os.WriteFile(sealKey, []byte(hex.EncodeToString(k)), 0o600); err != nil {
+			return err
+		}
+		args = append(args, "--database-url", dbURL, "--seal-key-file", sealKey)
+		fmt.Fprintf(os.Stderr, "gatehouse on PostgreSQL (a fresh database through %s)\n", *postgresURL)
 	}
 	gh, err := start(bin, args...)
 	if err != nil {
@@ -123,11 +180,22 @@ func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 		loginReqs[u] = []byte("POST /api/v5/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nX-API-Key: " + apiKey +
 			"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	}
+	var newDevices atomic.Int64
 	scenarios := []scenario{
 		{name: "trivial handler (GET /)", host: trHost, pid: tr.cmd.Process.Pid, request: func(c, i int) []byte { return trivialReq }},
 		{name: "validate (GET /api/v3/sessions)", host: ghHost, pid: gh.cmd.Process.Pid, request: func(c, i int) []byte { return validateReqs[c] }},
 		{name: "login, returning user (POST /api/v5/sessions)", host: ghHost, pid: gh.cmd.Process.Pid, request: func(c, i int) []byte {
 			return loginReqs[(c+i*nconns)%nusers]
+		}},
+		// Every login here is on a device the store has never seen: a
+		// store transaction (a new session row) per request, what a
+		// returning user's first login on a new phone costs.
+		{name: "login, returning user on a new device (store write)", host: ghHost, pid: gh.cmd.Process.Pid, request: func(c, i int) []byte {
+			n := newDevices.Add(1)
+			body := `{"userId":"user-` + strconv.FormatInt(n%int64(nusers), 10) + `","deviceId":"new-` + strconv.FormatInt(n, 10) +
+				`","deviceInfo":{"kind":"web","sdkVersion":"v6.35.3-cjs"}}`
+			return []byte("POST /api/v5/sessions HTTP/1.1\r\nHost: " + ghHost + "\r\nX-API-Key: " + apiKey +
+				"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 		}},
 	}
 	results := make([][]result, len(scenarios))

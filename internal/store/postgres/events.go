@@ -18,12 +18,19 @@ import (
 func appendEvent(ctx context.Context, tx pgx.Tx, e store.Event) error {
 	// NOTIFY is delivered at commit, and only if the transaction commits;
 	// listeners (see Listener) then read the log.
-	_, err := tx.Exec(ctx, `WITH next AS (UPDATE events_state SET last_id = last_id + 1 RETURNING last_id),
-		ins AS (INSERT INTO events (id, at, kind, data) SELECT last_id, $1, $2, $3 FROM next RETURNING id)
-		SELECT pg_notify('`+EventChannel+`', id::text) FROM ins`,
-		time.Now(), string(e.Kind), store.EncodeEvent(e))
+	_, err := tx.Exec(ctx, appendEventSQL, time.Now(), string(e.Kind), store.EncodeEvent(e))
 	return err
 }
+
+// queueEvent is appendEvent in a batch; the same rule holds: nothing but
+// COMMIT may follow it.
+func queueEvent(b *pgx.Batch, e store.Event) {
+	b.Queue(appendEventSQL, time.Now(), string(e.Kind), store.EncodeEvent(e))
+}
+
+const appendEventSQL = `WITH next AS (UPDATE events_state SET last_id = last_id + 1 RETURNING last_id),
+	ins AS (INSERT INTO events (id, at, kind, data) SELECT last_id, $1, $2, $3 FROM next RETURNING id)
+	SELECT pg_notify('` + EventChannel + `', id::text) FROM ins`
 
 func scanEvent(r pgx.Row) (store.Event, error) {
 	var (

@@ -290,94 +290,142 @@ func deviceJSON(d gatehouse.DeviceInfo) string {
 // that logins racing on one device, on any node, run one after the other.
 const deviceLockClass = 0x6764 // "gd"
 
+// Login runs in two round trips when the user exists: BEGIN, the device
+// lock and both reads in one pipelined batch; the writes and COMMIT in a
+// second. A round trip to the database, not the database's work, is what a
+// login mostly waits for.
 func (db *DB) Login(ctx context.Context, l store.LoginRecord, check func(u *gatehouse.User, existed bool) error) (store.LoginResult, error) {
-	var res store.LoginResult
-	err := db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		res = store.LoginResult{}
-		// Lock order, everywhere: device, then user, then sessions.
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2 || '/' || $3))", deviceLockClass, l.AppID, l.DeviceID); err != nil {
-			return err
+	ctx, cancel := bound(ctx, opTimeout)
+	defer cancel()
+	var (
+		res store.LoginResult
+		err error
+	)
+	for range maxAttempts {
+		res, err = db.login(ctx, l, check)
+		if !retryable(err) {
+			break
 		}
-		u, existed, err := loginUser(ctx, tx, l, check)
-		if err != nil {
-			return err
-		}
-		res.User, res.Created = u, !existed
-
-		var cur *gatehouse.Session
-		switch c, err := scanSession(tx.QueryRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE app_id = $1 AND device_id = $2 AND revoked_at IS NULL FOR UPDATE", l.AppID, l.DeviceID)); {
-		case err == nil:
-			cur = &c
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		next := l.Session
-		next.UserInternalID, next.AppID, next.DeviceID = u.ID, l.AppID, l.DeviceID
-		claim := gatehouse.ClaimDevice(cur, next, l.Now)
-		if r := claim.Replaced; r != nil {
-			if _, err := tx.Exec(ctx, "UPDATE sessions SET revoked_at = $1 WHERE id = $2", ts(r.RevokedAt), r.ID); err != nil {
-				return err
-			}
-		}
-		res.Session, res.Replaced = claim.Session, claim.Replaced
-		s := claim.Session
-		if claim.Extended {
-			_, err = tx.Exec(ctx, "UPDATE sessions SET last_login_at = $1, expires_at = $2, device_info = $3 WHERE id = $4",
-				ts(s.LastLoginAt), ts(s.ExpiresAt), deviceJSON(s.DeviceInfo), s.ID)
-			return err
-		}
-		_, err = tx.Exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			s.ID, s.AppID, s.UserInternalID, s.DeviceID, deviceJSON(s.DeviceInfo), ts(s.CreatedAt), ts(s.LastLoginAt), ts(s.ExpiresAt), ts(s.RevokedAt))
-		switch {
-		case isUnique(err):
-			return fmt.Errorf("session %s: %w", s.ID, store.ErrConflict)
-		case err != nil || claim.Replaced == nil:
-			return err
-		}
-		// Last, as appendEvent requires.
-		return appendEvent(ctx, tx, store.SessionsEvent([]gatehouse.Session{*claim.Replaced}))
-	})
+	}
 	return res, err
 }
 
-// loginUser reads and locks the login's user, or creates it from
-// l.NewUser; runs check; and stores a new display name.
-func loginUser(ctx context.Context, tx pgx.Tx, l store.LoginRecord, check func(u *gatehouse.User, existed bool) error) (gatehouse.User, bool, error) {
-	u, err := scanUser(tx.QueryRow(ctx, lockUser, l.AppID, l.UserID))
-	existed := err == nil
+func (db *DB) login(ctx context.Context, l store.LoginRecord, check func(u *gatehouse.User, existed bool) error) (res store.LoginResult, err error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer conn.Release()
+	committed := false
+	defer func() {
+		if !committed {
+			// End the transaction, or the aborted one. A broken
+			// connection fails here too, and Release drops it.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+	}()
+
+	// Lock order, everywhere: device, then user, then sessions.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT pg_advisory_xact_lock($1, hashtext($2 || '/' || $3))", deviceLockClass, l.AppID, l.DeviceID)
+	b.Queue(lockUser, l.AppID, l.UserID)
+	b.Queue("SELECT "+sessionCols+" FROM sessions WHERE app_id = $1 AND device_id = $2 AND revoked_at IS NULL FOR UPDATE", l.AppID, l.DeviceID)
+	br := conn.SendBatch(ctx, b)
+	_, errBegin := br.Exec()
+	_, errLock := br.Exec()
+	u, errUser := scanUser(br.QueryRow())
+	c, errSess := scanSession(br.QueryRow())
+	if err := errors.Join(errBegin, errLock, br.Close()); err != nil {
+		return res, err
+	}
+	var cur *gatehouse.Session
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errSess == nil:
+		cur = &c
+	case !errors.Is(errSess, pgx.ErrNoRows):
+		return res, errSess
+	}
+
+	existed := errUser == nil
+	switch {
+	case errors.Is(errUser, pgx.ErrNoRows):
 		u = l.NewUser
 		if err := check(&u, false); err != nil {
-			return u, false, err
+			return res, err
 		}
 		if l.DisplayName != nil {
 			u.DisplayName = *l.DisplayName
 		}
-		inserted, err := insertUser(ctx, tx, &u)
-		if err != nil || inserted {
-			return u, false, err
-		}
-		// A login on another connection created the user first: continue
-		// as a returning user's login (check runs again on the stored user).
-		u, err = scanUser(tx.QueryRow(ctx, lockUser, l.AppID, l.UserID))
+		inserted, err := insertUser(ctx, conn, &u)
 		if err != nil {
-			return u, false, err
+			return res, err
 		}
-		existed = true
-	case err != nil:
-		return u, false, err
+		if !inserted {
+			// A login on another connection created the user first:
+			// continue as a returning user's login (check runs again, on
+			// the stored user).
+			if u, err = scanUser(conn.QueryRow(ctx, lockUser, l.AppID, l.UserID)); err != nil {
+				return res, err
+			}
+			existed = true
+		}
+	case errUser != nil:
+		return res, errUser
 	}
-	if err := check(&u, true); err != nil {
-		return u, true, err
-	}
-	if l.DisplayName != nil {
-		u.DisplayName, u.UpdatedAt = *l.DisplayName, l.Now
-		if err := updateUser(ctx, tx, &u); err != nil {
-			return u, true, err
+
+	w := &pgx.Batch{}
+	if existed {
+		if err := check(&u, true); err != nil {
+			return res, err
+		}
+		if l.DisplayName != nil {
+			u.DisplayName, u.UpdatedAt = *l.DisplayName, l.Now
+			w.Queue("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3", u.DisplayName, ts(u.UpdatedAt), u.ID)
 		}
 	}
-	return u, existed, nil
+	res.User, res.Created = u, !existed
+
+	next := l.Session
+	next.UserInternalID, next.AppID, next.DeviceID = u.ID, l.AppID, l.DeviceID
+	claim := gatehouse.ClaimDevice(cur, next, l.Now)
+	res.Session, res.Replaced = claim.Session, claim.Replaced
+	if r := claim.Replaced; r != nil {
+		w.Queue("UPDATE sessions SET revoked_at = $1 WHERE id = $2", ts(r.RevokedAt), r.ID)
+	}
+	s := claim.Session
+	if claim.Extended {
+		w.Queue("UPDATE sessions SET last_login_at = $1, expires_at = $2, device_info = $3 WHERE id = $4",
+			ts(s.LastLoginAt), ts(s.ExpiresAt), deviceJSON(s.DeviceInfo), s.ID)
+	} else {
+		w.Queue("INSERT INTO sessions ("+sessionCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			s.ID, s.AppID, s.UserInternalID, s.DeviceID, deviceJSON(s.DeviceInfo), ts(s.CreatedAt), ts(s.LastLoginAt), ts(s.ExpiresAt), ts(s.RevokedAt))
+	}
+	if claim.Replaced != nil {
+		// Last before COMMIT, as appendEvent requires.
+		queueEvent(w, store.SessionsEvent([]gatehouse.Session{*claim.Replaced}))
+	}
+	w.Queue("COMMIT")
+	wr := conn.SendBatch(ctx, w)
+	var tag pgconn.CommandTag
+	for range w.Len() {
+		if tag, err = wr.Exec(); err != nil {
+			break
+		}
+	}
+	if err := errors.Join(err, wr.Close()); err != nil {
+		if isUnique(err) {
+			return res, fmt.Errorf("session %s: %w", s.ID, store.ErrConflict)
+		}
+		return res, err
+	}
+	if tag.String() != "COMMIT" {
+		return res, fmt.Errorf("login transaction ended with %q", tag.String())
+	}
+	committed = true
+	return res, nil
 }
 
 func (db *DB) GetSession(ctx context.Context, appID, id string) (gatehouse.Session, error) {
