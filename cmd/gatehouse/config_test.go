@@ -142,3 +142,24 @@ func TestServeConfigLimits(t *testing.T) {
 		t.Fatalf("bad env: %v", err)
 	}
 }
+
+// The realtime bounds and the server-key origins: defaults, settings from
+// flags and environment, and nonsense refused.
+func TestRealtimeAndOriginSettings(t *testing.T) {
+	def, err := parseServeConfig(nil, envMap(nil))
+	if err != nil || def.MQTT.ConnectTimeout != 5*time.Second || def.MQTT.MaxPending != 1024 || def.MQTT.MaxPendingPerAddr != 64 ||
+		def.MQTT.SessionExpiry != time.Minute || len(def.ServerKeyOrigins) != 0 {
+		t.Fatalf("defaults: %+v %v", def.MQTT, err)
+	}
+	c, err := parseServeConfig([]string{"--mqtt-connect-timeout", "2s", "--mqtt-max-pending", "-1", "--server-key-origins", "https://a.example,https://b.example"},
+		envMap(map[string]string{"GATEHOUSE_MQTT_MAX_PENDING_PER_ADDR": "500", "GATEHOUSE_MQTT_SESSION_EXPIRY": "0s"}))
+	if err != nil || c.MQTT.ConnectTimeout != 2*time.Second || c.MQTT.MaxPending != -1 || c.MQTT.MaxPendingPerAddr != 500 ||
+		c.MQTT.SessionExpiry != 0 || strings.Join(c.ServerKeyOrigins, " ") != "https://a.example https://b.example" {
+		t.Fatalf("settings: %+v %v %v", c.MQTT, c.ServerKeyOrigins, err)
+	}
+	for _, bad := range [][]string{{"--mqtt-connect-timeout", "0s"}, {"--mqtt-max-pending", "0"}, {"--mqtt-max-pending-per-addr", "0"}, {"--mqtt-session-expiry", "-1s"}} {
+		if _, err := parseServeConfig(bad, envMap(nil)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
