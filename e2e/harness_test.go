@@ -48,11 +48,13 @@ const adminToken = "gha_9b3e71c5d20a8f46e1b7c3925da04f68"
 
 // server is a running "gatehouse serve" process.
 type server struct {
-	t    *testing.T
-	URL  string
-	data string
-	logs *bytes.Buffer
-	cmd  *exec.Cmd
+	t   *testing.T
+	URL string
+	// MetricsURL is the Prometheus endpoint (serve's --metrics-addr).
+	MetricsURL string
+	data       string
+	logs       *bytes.Buffer
+	cmd        *exec.Cmd
 	// extra are more serve flags (a shared database, a seal key file).
 	extra []string
 }
@@ -66,7 +68,7 @@ func startServer(t *testing.T) *server {
 
 func (s *server) start() {
 	t := s.t
-	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--data", s.data, "--admin-token", adminToken}, s.extra...)...)
+	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data", s.data, "--admin-token", adminToken}, s.extra...)...)
 	cmd.Env = append(os.Environ(), "GATEHOUSE_LOG_LEVEL=debug")
 	cmd.Stderr = s.logs
 	stdout, err := cmd.StdoutPipe()
@@ -95,6 +97,9 @@ func (s *server) start() {
 			}
 			if rest, ok := strings.CutPrefix(l, "gatehouse listening on "); ok {
 				s.URL = strings.Fields(rest)[0]
+				if _, m, ok := strings.Cut(rest, "metrics on "); ok {
+					s.MetricsURL = strings.TrimSuffix(m, ")")
+				}
 				go func() {
 					for range lines {
 					}

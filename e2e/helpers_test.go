@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ func runServeOnce(t *testing.T, data string) string {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--data", data)
 	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_TOKEN=")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -38,7 +41,7 @@ func runServeOnce(t *testing.T, data string) string {
 		}
 	}()
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("serve did not shut down cleanly on SIGINT: %v\n%s", err, out.String())
+		t.Fatalf("serve did not shut down cleanly on SIGINT: %v\n%s%s", err, out.String(), logs.String())
 	}
-	return out.String()
+	return out.String() + logs.String()
 }

@@ -40,6 +40,8 @@ type serveConfig struct {
 	LogFormat   string
 	LogLevel    string
 	PprofAddr   string
+	// MetricsAddr serves /metrics (Prometheus), never on Addr.
+	MetricsAddr string
 	// AllowedOrigins for the /mqtt WebSocket; "*" allows any.
 	AllowedOrigins []string
 	// ServerKeyOrigins may call the auth-token endpoints from a browser.
@@ -71,6 +73,7 @@ func (c *serveConfig) register(fs *pflag.FlagSet) {
 	secretStringVar(fs, &c.AdminToken, "admin-token", "", "admin `TOKEN` (at least 32 random characters); generated into <data>/admin-token when unset on a new store")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this separate `HOST:PORT` (off when empty; keep it on loopback or a private network)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this separate `HOST:PORT` (off when empty; keep it on loopback)")
 	fs.StringVar(&c.SealKeyFile, "seal-key-file", "", "`FILE` with the 64-hex-digit key sealing the signing keys, the auth-token key and customers' HMAC secrets (default <data>/seal-key, generated on a new store)")
 	fs.BoolVar(&c.AllowPrivateJWKS, "allow-private-jwks", false, "let JWKS URLs use http:// and private or loopback addresses (development only)")

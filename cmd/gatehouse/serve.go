@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/jwks"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
@@ -82,7 +83,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		log.Info("schema migrated", "version", st.Database, "applied", st.Applied)
 	}
 
-	sealKey, sealPath, err := loadSealKey(ctx, cfg, db, stdout)
+	sealKey, sealPath, err := loadSealKey(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		return err
 	}
 	svc.SetPublisher(broker)
-	if err := setupAdminToken(ctx, svc, cfg, stdout); err != nil {
+	if err := setupAdminToken(ctx, svc, cfg, log); err != nil {
 		return err
 	}
 
@@ -128,10 +129,35 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 			httpapi.Options{Limits: limits, ServerKeyOrigins: cfg.ServerKeyOrigins}),
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
-	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s)\n", ln.Addr(), cfg.Data)
+	g, gctx := errgroup.WithContext(ctx)
+	metricsNote := ""
+	if cfg.MetricsAddr != "" {
+		// Metrics get their own listener, never the public one.
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		metrics.GaugeFuncs("gatehouse_cache_entries", "Entries in the server's in-memory state, by cache.", "cache", svc.CacheSizes)
+		metrics.GaugeFuncs("gatehouse_realtime_connections", "MQTT connections open now.", "transport", func() map[string]float64 {
+			return map[string]float64{"websocket": float64(broker.Connections())}
+		})
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", metrics.Handler())
+		msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second}
+		metricsNote = fmt.Sprintf("; metrics on http://%s/metrics", mln.Addr())
+		log.Info("metrics enabled", "addr", mln.Addr().String())
+		g.Go(func() error {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics server: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error { <-gctx.Done(); return msrv.Close() })
+	}
+	fmt.Fprintf(stdout, "gatehouse listening on http://%s (data in %s%s)\n", ln.Addr(), cfg.Data, metricsNote)
 	log.Info("serving", "addr", ln.Addr().String(), "store", driver, "database", dbShown)
 
-	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {
 		// Profiling gets its own listener and mux, never the public one.
 		pmux := http.NewServeMux()
@@ -174,7 +200,7 @@ const defaultGCPercent = 400
 // setupAdminToken applies --admin-token, or on a store without an admin
 // token generates one into <data>/admin-token (mode 0600). The token itself
 // is never printed.
-func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig, stdout io.Writer) error {
+func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig, log *slog.Logger) error {
 	if cfg.AdminToken != "" {
 		return svc.SetAdminToken(ctx, gatehouse.Secret(cfg.AdminToken))
 	}
@@ -192,7 +218,7 @@ func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig,
 		os.Remove(path)
 		return err
 	}
-	fmt.Fprintf(stdout, "generated an admin token in %s (mode 0600)\n", path)
+	log.Info("generated an admin token (mode 0600); the CLI reads it from there", "path", path)
 	return nil
 }
 
@@ -202,7 +228,7 @@ func setupAdminToken(ctx context.Context, svc *session.Service, cfg serveConfig,
 // a key over a database that holds sealed data (restored without its seal
 // key, say): that data could never be opened again, so it refuses to start
 // and names the missing file.
-func loadSealKey(ctx context.Context, cfg serveConfig, st store.Store, stdout io.Writer) ([]byte, string, error) {
+func loadSealKey(ctx context.Context, cfg serveConfig, st store.Store, log *slog.Logger) ([]byte, string, error) {
 	path := cfg.SealKeyFile
 	if path == "" {
 		path = filepath.Join(cfg.Data, "seal-key")
@@ -222,7 +248,7 @@ func loadSealKey(ctx context.Context, cfg serveConfig, st store.Store, stdout io
 			if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
 				return nil, path, fmt.Errorf("write seal key: %w", err)
 			}
-			fmt.Fprintf(stdout, "generated a seal key in %s (mode 0600): back it up with the database\n", path)
+			log.Warn("generated a seal key (mode 0600): back it up with the database", "path", path)
 		}
 	}
 	b, err := os.ReadFile(path)

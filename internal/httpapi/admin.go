@@ -569,16 +569,6 @@ func (h *handler) socialBan(ban bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { h.adminChange(w, r, action, serve) }
 }
 
-// metrics serves GET /admin/v1/metrics: the ban path's delivery times.
-func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
-	out := map[string]any{"banEvents": 0}
-	if h.realtime != nil {
-		n, p50, p99 := h.realtime.Stats()
-		out = map[string]any{"banEvents": n, "banEventP50Ms": float64(p50.Microseconds()) / 1000, "banEventP99Ms": float64(p99.Microseconds()) / 1000}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 type verificationKeyJSON struct {
 	KeyID     string `json:"keyId"`
 	Alg       string `json:"alg"`

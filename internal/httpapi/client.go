@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/token"
@@ -55,6 +56,7 @@ func (h *handler) login(version string) http.HandlerFunc {
 			}
 		}
 		res, err := h.sessions.Login(r.Context(), key, &req)
+		countLogin(&req, err)
 		if err != nil {
 			if c, ok := session.BadCredential(err); ok {
 				h.failed(r, addr, c)
@@ -199,10 +201,28 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (session.
 	}
 	p, err := h.sessions.Authenticate(r.Context(), tok)
 	if err != nil {
+		metrics.ValidationFailed(string(gatehouse.ErrorCode(err)))
 		h.writeError(w, r, err)
 		return p, false
 	}
+	metrics.ValidationOK.Inc()
 	return p, true
+}
+
+// countLogin counts a login by kind and result.
+func countLogin(req *wire.LoginRequest, err error) {
+	switch {
+	case err == nil && req.AuthToken == "":
+		metrics.LoginAPIKeyOK.Inc()
+	case err == nil:
+		metrics.LoginAuthTokOK.Inc()
+	default:
+		kind := "api_key"
+		if req.AuthToken != "" {
+			kind = "auth_token"
+		}
+		metrics.Logins.WithLabelValues(kind, string(gatehouse.ErrorCode(err))).Inc()
+	}
 }
 
 // validate serves GET /api/v3/sessions: the SDKs' validity probe.

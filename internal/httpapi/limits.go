@@ -55,8 +55,11 @@ func (h *handler) blocked(w http.ResponseWriter, r *http.Request, addr string, c
 	return false
 }
 
-// failed records a wrong credential from addr.
+// failed records a wrong credential from addr, and logs it at warn,
+// sampled (at most one line a second per kind, with the count left out):
+// the kind and the client address, never the credential.
 func (h *handler) failed(r *http.Request, addr string, c ratelimit.Credential) {
+	h.credFailures.log(r, h.log, "failed credential", string(c), addr, "", 0)
 	if h.lim == nil {
 		return
 	}
@@ -124,8 +127,10 @@ func (l *refusalLog) log(r *http.Request, log *slog.Logger, msg, kind, addr, app
 		s.suppressed.Add(1)
 		return
 	}
-	attrs := []slog.Attr{slog.String("kind", kind), slog.String("client_addr", addr),
-		slog.Int64("retry_after_ms", wait.Milliseconds()), slog.Int64("suppressed", s.suppressed.Swap(0))}
+	attrs := []slog.Attr{slog.String("kind", kind), slog.String("client_addr", addr), slog.Int64("suppressed", s.suppressed.Swap(0))}
+	if wait > 0 {
+		attrs = append(attrs, slog.Int64("retry_after_ms", wait.Milliseconds()))
+	}
 	if appID != "" {
 		attrs = append(attrs, slog.String("app_id", appID))
 	}

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"encoding/json"
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -41,11 +43,15 @@ func nextRequestID() string {
 // requestID returns the request's id, giving it one (and the X-Request-Id
 // header) if it has none yet.
 func requestID(w http.ResponseWriter) string {
-	if sw, ok := w.(*statusWriter); ok {
+	sw, ok := w.(*statusWriter)
+	if ok && sw.id != "" {
 		return sw.id
 	}
 	id := nextRequestID()
 	w.Header()["X-Request-Id"] = []string{id}
+	if ok {
+		sw.id = id
+	}
 	return id
 }
 
@@ -78,27 +84,43 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// observe recovers panics into a 500 envelope and, with debug logging on,
-// gives every request an id and logs it. It logs the route pattern, never
-// the URL, headers or body: those may carry credentials. Server errors are
-// logged where they are written (writeError), whatever the level.
+// observe recovers panics into a 500 envelope, counts every request in the
+// Prometheus metrics (route pattern, status, duration) and, with debug
+// logging on, gives every request an id and logs it. It logs the route
+// pattern, never the URL, headers or body: those may carry credentials.
+// Server errors are logged where they are written (writeError), whatever
+// the level.
 func (h *handler) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer h.recoverPanic(w, r)
-		if !h.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		id := nextRequestID()
-		w.Header()["X-Request-Id"] = []string{id}
-		sw := &statusWriter{ResponseWriter: w, id: id}
 		start := time.Now()
+		sw := writers.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
+		debug := h.log.Enabled(r.Context(), slog.LevelDebug)
+		if debug {
+			sw.id = nextRequestID()
+			w.Header()["X-Request-Id"] = []string{sw.id}
+		}
 		next.ServeHTTP(sw, r)
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("route", r.Pattern), slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)),
-			slog.String("remote_addr", r.RemoteAddr))
+		d := time.Since(start)
+		st := sw.status
+		if st == 0 {
+			st = http.StatusOK
+		}
+		metrics.ObserveHTTP(r.Pattern, st, d)
+		if debug {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "request", slog.String("request_id", sw.id), slog.String("method", r.Method),
+				slog.String("route", r.Pattern), slog.Int("status", st), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("remote_addr", r.RemoteAddr))
+		}
+		*sw = statusWriter{}
+		writers.Put(sw)
 	})
 }
+
+// writers recycles the per-request status recorders: the hot routes then
+// allocate nothing for the metrics.
+var writers = sync.Pool{New: func() any { return new(statusWriter) }}
 
 func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 	p := recover()

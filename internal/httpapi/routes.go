@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -21,6 +20,8 @@ type handler struct {
 	lim      *limiter
 	// keyOrigins are the browser origins allowed to send a server key.
 	keyOrigins map[string]bool
+	// credFailures samples the warn lines of failed credentials.
+	credFailures refusalLog
 }
 
 // Options are the handler's optional settings.
@@ -42,9 +43,6 @@ type Options struct {
 // Realtime is the MQTT-over-WebSocket endpoint (internal/realtime.Broker).
 type Realtime interface {
 	http.Handler
-	// Stats reports the ban path: how many ban events were delivered and
-	// the p50 and p99 time from the committed ban to the event written.
-	Stats() (n int, p50, p99 time.Duration)
 }
 
 // NewHandler returns the HTTP handler of the whole server. realtime, when
@@ -119,7 +117,6 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}/sessions", h.listSessions)
 	change("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", "session.revoke_all", manage, h.revokeAllSessions)
 	change("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", "session.revoke", manage, h.revokeSession)
-	admin.HandleFunc("GET /admin/v1/metrics", h.metrics)
 	admin.HandleFunc("GET /admin/v1/signing-keys", h.listSigningKeys)
 	change("POST /admin/v1/signing-keys/rotate", "signing_key.rotate", manage, h.rotateSigningKey)
 	// Administrators and their tokens: the service applies the rules

@@ -22,9 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,9 +103,6 @@ type Broker struct {
 	pending        *pendingLimit
 	lastRefusalLog atomic.Int64 // unix second of the last refusal warning
 	clientAddr     func(*http.Request) string
-
-	mu    sync.Mutex
-	stats []time.Duration // ban: commit to event written, for Stats
 }
 
 // New returns a broker. Call Run to start it and mount Handler at /mqtt.
@@ -144,7 +139,9 @@ func New(log *slog.Logger, cfg Config, auth AuthFunc) (*Broker, error) {
 	b.srv = mqtt.New(&mqtt.Options{
 		InlineClient: true,
 		Capabilities: caps,
-		Logger:       log.With("component", "mqtt"),
+		// The logger already carries component=realtime: a second
+		// "component" would be a duplicate key in a JSON line.
+		Logger: log.With("module", "mochi-mqtt"),
 	})
 	b.hook = newHook(auth, cfg.Ended, b.srv, log)
 	if err := b.srv.AddHook(b.hook, nil); err != nil {
@@ -239,15 +236,5 @@ func Topics(networkID, userID string) []string {
 	}
 }
 
-// Stats reports the time from a committed ban to its event written to the
-// banned user's connections, over the bans since start.
-func (b *Broker) Stats() (n int, p50, p99 time.Duration) {
-	b.mu.Lock()
-	d := append([]time.Duration(nil), b.stats...)
-	b.mu.Unlock()
-	if len(d) == 0 {
-		return 0, 0, 0
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return len(d), d[len(d)/2], d[len(d)*99/100]
-}
+// Connections reports the MQTT connections open now.
+func (b *Broker) Connections() int64 { return b.srv.Info.ClientsConnected }

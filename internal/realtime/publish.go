@@ -9,6 +9,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -34,9 +35,7 @@ func (b *Broker) UserBanned(u gatehouse.User) {
 	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserInternalID == u.ID })
 	b.deliverAndClose(clients, w.Path, payload, errBanned)
 	d := time.Since(u.UpdatedAt)
-	b.mu.Lock()
-	b.stats = append(b.stats, d)
-	b.mu.Unlock()
+	metrics.BanEventLatency.Observe(d.Seconds())
 	b.log.Info("ban event delivered", "app_id", u.AppID, "user_internal_id", u.ID, "connections", len(clients), "since_commit_ms", float64(d.Microseconds())/1000)
 }
 

@@ -138,7 +138,7 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (gateho
 	}
 	s.putApp(a)
 	s.settle(ctx)
-	s.log.Info("app updated", "app_id", a.ID, "secure_mode", a.SecureMode, "access_ttl", a.AccessTTL.String(), "auth_token_ttl", a.AuthTokenTTL.String(),
+	s.log.Info("app updated", "app_id", a.ID, "secure_mode", a.SecureMode, "access_ttl_ms", a.AccessTTL.Milliseconds(), "auth_token_ttl_ms", a.AuthTokenTTL.Milliseconds(),
 		"visitors", string(a.Visitors), "bots", a.Bots)
 	return a, nil
 }

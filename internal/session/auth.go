@@ -108,6 +108,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		return storeErr(err, "session")
 	}
 	s.markRevoked(sess)
+	revokedLogout.Inc()
 	s.settle(ctx) // closes the session's connections
 	s.log.Info("session revoked by secure logout", "app_id", c.Audience, "session_id", c.SessionID)
 	return nil

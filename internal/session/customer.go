@@ -400,6 +400,7 @@ func (s *Service) logoutCustomer(ctx context.Context, ct *customerToken) error {
 	s.mu.Lock()
 	s.revokedTokens[ct.hash] = ct.expiresAt
 	s.mu.Unlock()
+	revokedLogout.Inc()
 	s.settle(ctx) // closes the token's connections
 	s.log.Info("customer token revoked by secure logout", "app_id", ct.appID, "user_internal_id", ct.userInternalID)
 	return nil

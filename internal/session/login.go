@@ -138,6 +138,7 @@ func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.L
 	s.userSnaps.put(u.ID, &u)
 	s.mu.Unlock()
 	if res.Replaced != nil {
+		revokedReplaced.Inc()
 		s.settle(ctx) // closes the replaced session's connections
 		s.log.Info("session replaced by another user's login on the device", "app_id", a.ID, "session_id", res.Replaced.ID)
 	}

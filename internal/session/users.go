@@ -5,6 +5,17 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+)
+
+// Revocations counted by reason (metrics.Revocations).
+var (
+	revokedLogout   = metrics.Revocations.WithLabelValues("logout")
+	revokedAdmin    = metrics.Revocations.WithLabelValues("admin")
+	revokedAll      = metrics.Revocations.WithLabelValues("revoke_all")
+	revokedBan      = metrics.Revocations.WithLabelValues("ban")
+	revokedDelete   = metrics.Revocations.WithLabelValues("delete")
+	revokedReplaced = metrics.Revocations.WithLabelValues("device_replaced")
 )
 
 // User returns a user by public id.
@@ -35,6 +46,8 @@ func (s *Service) Ban(ctx context.Context, appID, userID string) (gatehouse.User
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, revoked)
+	metrics.Bans.Inc()
+	revokedBan.Add(float64(len(revoked)))
 	s.settle(ctx) // publishes the ban to this node's connections
 	s.log.Info("user banned", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
@@ -76,6 +89,8 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 		return u, storeErr(err, "User")
 	}
 	s.restrict(u, revoked)
+	metrics.Deletions.Inc()
+	revokedDelete.Add(float64(len(revoked)))
 	s.settle(ctx) // publishes the deletion
 	s.log.Info("user deleted", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(revoked))
 	return u, nil
@@ -115,6 +130,7 @@ func (s *Service) RevokeSession(ctx context.Context, appID, sessionID string) (g
 		return sess, storeErr(err, "Session")
 	}
 	s.markRevoked(sess)
+	revokedAdmin.Inc()
 	s.settle(ctx) // closes the session's connections
 	s.log.Info("session revoked by admin", "app_id", appID, "session_id", sessionID)
 	return sess, nil
@@ -135,6 +151,7 @@ func (s *Service) RevokeAll(ctx context.Context, appID, userID string) ([]gateho
 		return nil, storeErr(err, "User")
 	}
 	s.restrict(u, list)
+	revokedAll.Add(float64(len(list)))
 	s.settle(ctx) // closes the sessions' connections
 	s.log.Info("all sessions of a user revoked", "app_id", appID, "user_internal_id", u.ID, "sessions_revoked", len(list))
 	return list, nil

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/migrate"
 	"modernc.org/sqlite"
@@ -270,6 +271,7 @@ func (db *DB) writer() {
 
 func (db *DB) commit(batch []op) {
 	ctx := context.Background()
+	start := time.Now()
 	errs := make([]error, len(batch))
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -309,6 +311,8 @@ func (db *DB) commit(batch []op) {
 		}
 		return
 	}
+	metrics.StoreCommit.Observe(time.Since(start).Seconds())
+	metrics.StoreBatch.Observe(float64(len(batch)))
 	for i, o := range batch {
 		o.done <- errs[i]
 	}

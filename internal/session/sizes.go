@@ -1,0 +1,22 @@
+package session
+
+// CacheSizes reports the entries of the service's in-memory state, by name,
+// for the gatehouse_cache_entries gauge: the login fast path's caches, the
+// revocation and restriction sets, and the customer-token caches.
+func (s *Service) CacheSizes() map[string]float64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return map[string]float64{
+		"apps":                    float64(len(s.apps)),
+		"api_and_server_keys":     float64(len(s.keys)),
+		"revoked_sessions":        float64(len(s.revoked)),
+		"restricted_users":        float64(len(s.users)),
+		"revoked_customer_tokens": float64(len(s.revokedTokens)),
+		"login_devices":           float64(s.devices.len()),
+		"login_users":             float64(s.userSnaps.len()),
+		"customer_users":          float64(s.custUsers.len()),
+		"customer_tokens":         float64(s.ctokens.len()),
+	}
+}
+
+func (b *bounded[V]) len() int { return len(b.m) }
