@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,6 +29,12 @@ type backend struct {
 	open func(ctx context.Context, where string) (openedStore, error)
 	// status reports the schema at where, applying nothing.
 	status func(ctx context.Context, where string) (migrate.Status, error)
+	// listen, for stores several nodes share, returns the background work
+	// that calls wake when another node writes to the event log. The
+	// nodes poll the log anyway; this only makes them look sooner. A
+	// single-process store needs none: its writes wake the node in
+	// process.
+	listen func(where string, log *slog.Logger, wake func()) (run func(context.Context) error, err error)
 }
 
 // backends are the stores by driver name: the scheme of --database-url,
@@ -45,6 +52,13 @@ var backends = map[string]backend{
 	"postgres": {
 		open:   func(ctx context.Context, u string) (openedStore, error) { return postgres.Open(ctx, u) },
 		status: postgres.MigrationStatus,
+		listen: func(u string, log *slog.Logger, wake func()) (func(context.Context) error, error) {
+			l, err := postgres.NewListener(u, log, wake)
+			if err != nil {
+				return nil, err
+			}
+			return l.Run, nil
+		},
 	},
 }
 

@@ -182,6 +182,13 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		return nil
 	})
 	g.Go(func() error { return svc.Run(gctx) })
+	if listen := backends[driver].listen; listen != nil {
+		run, err := listen(where, log.With("component", "events"), svc.Wake)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return run(gctx) })
+	}
 	g.Go(func() error { return broker.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
