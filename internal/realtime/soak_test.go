@@ -241,7 +241,7 @@ func TestCleanFalseSessionsFreed(t *testing.T) {
 		var wg sync.WaitGroup
 		var failed atomic.Int32
 		next := atomic.Int64{}
-		for range 8 {
+		for range 3 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
