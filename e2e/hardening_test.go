@@ -28,8 +28,12 @@ func TestServeRealtimeBounds(t *testing.T) {
 	var held []*websocket.Conn
 	start := time.Now()
 	for range 3 {
-		c, _, err := dial()
+		c, res, err := dial()
 		if err != nil {
+			if res != nil {
+				b, _ := io.ReadAll(res.Body)
+				t.Fatalf("%v: %d %s", err, res.StatusCode, b)
+			}
 			t.Fatal(err)
 		}
 		defer c.Close()

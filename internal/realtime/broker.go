@@ -147,7 +147,7 @@ func New(log *slog.Logger, cfg Config, auth AuthFunc) (*Broker, error) {
 	if err := b.srv.AddHook(b.hook, nil); err != nil {
 		return nil, err
 	}
-	b.ln = &wsListener{id: "ws", done: make(chan struct{})}
+	b.ln = newWSListener("ws")
 	if err := b.srv.AddListener(b.ln); err != nil {
 		return nil, err
 	}
@@ -181,7 +181,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "origin not allowed", http.StatusForbidden)
 			return
 		}
-		establish := b.ln.establishFn()
+		wait, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		establish := b.ln.establishFn(wait)
+		cancel()
 		if establish == nil {
 			http.Error(w, "realtime is not running", http.StatusServiceUnavailable)
 			return

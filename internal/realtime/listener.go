@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,8 +19,14 @@ type wsListener struct {
 	id        string
 	mu        sync.Mutex
 	establish listeners.EstablishFn
+	ready     chan struct{} // closed once Serve has the establish function
+	readyOnce sync.Once
 	done      chan struct{}
 	once      sync.Once
+}
+
+func newWSListener(id string) *wsListener {
+	return &wsListener{id: id, ready: make(chan struct{}), done: make(chan struct{})}
 }
 
 var _ listeners.Listener = (*wsListener)(nil)
@@ -34,10 +41,22 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 	l.mu.Lock()
 	l.establish = establish
 	l.mu.Unlock()
+	l.readyOnce.Do(func() { close(l.ready) })
 	<-l.done
 }
 
-func (l *wsListener) establishFn() listeners.EstablishFn {
+// establishFn returns the broker's establish function, waiting for the
+// broker to start (the HTTP server may accept before it has: a client that
+// connects right at startup waits rather than getting a 503), or nil once
+// the listener is closed or ctx ends.
+func (l *wsListener) establishFn(ctx context.Context) listeners.EstablishFn {
+	select {
+	case <-l.ready:
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	select {
