@@ -2,9 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-auth/gatehouse"
 
 	"github.com/gatehouse-auth/gatehouse/internal/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -102,6 +107,97 @@ func TestPoolRecoversFromKilledConnections(t *testing.T) {
 		ok++
 	}
 	parallelCalls(t, db, 8)
+}
+
+// While the database refuses connections (an outage, as the store sees
+// it), calls fail promptly with an error that is neither ErrNotFound nor
+// ErrConflict (the session layer answers those 503, retryable), reads and
+// writes alike; once it accepts them again the same store serves again,
+// with no reopening.
+func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	a := gatehouse.App{ID: "app1", Name: "a", AccessTTL: gatehouse.DefaultAccessTTL, AuthTokenTTL: gatehouse.DefaultAuthTokenTTL, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := db.CreateApp(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	setAllowed := func(allow bool) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %v", cfg.Database, allow)); err != nil {
+			t.Fatal(err)
+		}
+		if !allow {
+			if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", cfg.Database); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	setAllowed(false)
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", cfg.Database))
+	})
+
+	for _, call := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"GetApp", func() error { _, err := db.GetApp(ctx, "app1"); return err }},
+		{"ListApps", func() error { _, err := db.ListApps(ctx); return err }},
+		{"UpdateApp", func() error {
+			_, err := db.UpdateApp(ctx, "app1", func(a *gatehouse.App) error { a.Name = "b"; return nil })
+			return err
+		}},
+		{"Login", func() error {
+			_, err := db.Login(ctx, store.LoginRecord{AppID: "app1", UserID: "alice", DeviceID: "d1", Now: time.Now(),
+				NewUser: gatehouse.User{ID: "u1", AppID: "app1", UserID: "alice"}, Session: gatehouse.Session{ID: "s1", ExpiresAt: time.Now().Add(time.Hour)}},
+				func(*gatehouse.User, bool) error { return nil })
+			return err
+		}},
+	} {
+		start := time.Now()
+		err := call.fn()
+		if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			t.Fatalf("%s during the outage = %v, want an unavailability error", call.name, err)
+		}
+		// Bounded: the store's own deadline is 5 s; a refused connection
+		// is far quicker.
+		if d := time.Since(start); d > 6*time.Second {
+			t.Fatalf("%s took %s to fail", call.name, d)
+		}
+	}
+
+	setAllowed(true)
+	// Service comes back by itself: poll with a deadline, no sleeps.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := db.GetApp(ctx, "app1")
+		if err == nil {
+			if got.Name != "a" {
+				t.Fatalf("a write failed during the outage but was stored: %+v", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("store did not recover: %v", err)
+		}
+	}
+	if _, err := db.UpdateApp(ctx, "app1", func(a *gatehouse.App) error { a.Name = "c"; return nil }); err != nil {
+		t.Fatalf("write after recovery: %v", err)
+	}
 }
 
 func parallelCalls(t *testing.T, db *postgres.DB, n int) {
