@@ -162,7 +162,8 @@ func hot(mux *http.ServeMux, h *handler) http.Handler {
 
 // readOnly refuses, with 403/400301, every request that could change state
 // under /api when it carries a visitor's or bot's access token — except
-// their own secure logout (DELETE /api/v4/sessions without a userId).
+// their own secure logout (DELETE /api/v4/sessions without a userId) and
+// logins, which the API key authorizes.
 // Today the other such routes need admin or server credentials anyway; the
 // rule here keeps any route added later read-only for visitors without
 // each handler remembering it. Reads go straight through.
@@ -174,7 +175,7 @@ func readOnly(next http.Handler, h *handler) http.Handler {
 			return
 		}
 		tok := bearer(r)
-		if tok == "" || !strings.HasPrefix(r.URL.Path, "/api/") || isOwnLogout(r) {
+		if tok == "" || !strings.HasPrefix(r.URL.Path, "/api/") || isOwnLogout(r) || isSessionCreation(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -187,6 +188,18 @@ func readOnly(next http.Handler, h *handler) http.Handler {
 }
 
 var errReadOnly = gatehouse.Errorf(gatehouse.PermissionDenied, "Visitor and bot sessions are read-only")
+
+// isSessionCreation reports a login (signed-in, visitor or bot): it is
+// authorized by the API key, not by a bearer token, and the official SDKs
+// still send the previous session's token with it (the React Native SDK's
+// loginAsBot after a visitor session does).
+func isSessionCreation(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/api/v3/sessions", "/api/v4/sessions", "/api/v5/sessions", "/api/v5/sessions/visitor", "/api/v5/sessions/bot":
+		return r.Method == http.MethodPost
+	}
+	return false
+}
 
 func isOwnLogout(r *http.Request) bool {
 	return r.Method == http.MethodDelete && r.URL.Path == "/api/v4/sessions" && r.URL.Query().Get("userId") == "" && r.ContentLength <= 0

@@ -290,6 +290,19 @@ func TestVisitorReadOnly(t *testing.T) {
 			e.do("POST", "/api/v3/messages", map[string]string{"text": "hi"}, "Authorization", bearer).wantError(t, 403, 400301)
 			e.do("PUT", "/api/v3/users/"+s.Users[0].UserID, map[string]string{"displayName": "x"}, "Authorization", bearer).wantError(t, 403, 400301)
 			e.do("PATCH", "/api/v1/anything", map[string]string{}, "Authorization", bearer).wantError(t, 403, 400301)
+			// …except logins, which the API key authorizes: the official
+			// React Native SDK sends the old session's token with them.
+			for _, path := range []string{"/api/v3/sessions", "/api/v4/sessions", "/api/v5/sessions"} {
+				r := e.do("POST", path, map[string]string{"userId": "carol", "deviceId": "other-" + kind}, "X-API-Key", a.APIKey, "Authorization", bearer)
+				if r.status != 200 {
+					t.Fatalf("login at %s with a %s token in Authorization: %d %s", path, kind, r.status, r.body)
+				}
+			}
+			for _, k := range []string{"visitor", "bot"} {
+				if r := e.visitorRaw(a, k, map[string]any{"deviceId": "other-" + kind}, "Authorization", bearer); r.status != 200 {
+					t.Fatalf("%s login with a %s token in Authorization: %d %s", k, kind, r.status, r.body)
+				}
+			}
 			// …reads work, and unknown reads are 404, never 400100…
 			e.wantValid(s.AccessToken)
 			e.do("GET", "/api/v3/messages", nil, "Authorization", bearer).wantError(t, 404, 400400)
