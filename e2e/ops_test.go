@@ -76,3 +76,83 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("migrate status: exit %d %s", code, errOut)
 	}
 }
+
+// TestDataDirLock: a second serve on the same data directory exits at once,
+// naming the first (pid and start time); migrate up is refused too; once
+// the first stops, the directory is free again.
+func TestDataDirLock(t *testing.T) {
+	s := startServer(t)
+	start := time.Now()
+	out := serveMustFail(t, s.data)
+	if took := time.Since(start); took > 15*time.Second {
+		t.Fatalf("the second serve took %v to give up", took)
+	}
+	pid := strconv.Itoa(s.cmd.Process.Pid)
+	if !strings.Contains(out, "in use by gatehouse serve (pid "+pid+" ") || !strings.Contains(out, "started ") {
+		t.Fatalf("the refusal must name the holder (pid %s):\n%s", pid, out)
+	}
+	if _, errOut, code := runCLI(t, nil, "migrate", "up", "--data", s.data); code == 0 || !strings.Contains(errOut, "pid "+pid) {
+		t.Fatalf("migrate up while serving: exit %d %s", code, errOut)
+	}
+	// The first still serves, alone.
+	if st, _ := s.call("GET", "/readyz", ""); st != 200 {
+		t.Fatalf("readyz of the first: %d", st)
+	}
+	s.stop()
+	s.start()
+	if st, _ := s.call("GET", "/readyz", ""); st != 200 {
+		t.Fatalf("readyz after a restart on the freed directory: %d", st)
+	}
+}
+
+// TestReadyzWhenTheStoreCannotCommit: while another process holds the
+// database's write lock, writes cannot commit: /readyz answers 503 naming
+// the store, /healthz stays 200; when the lock goes, /readyz is 200 again.
+func TestReadyzWhenTheStoreCannotCommit(t *testing.T) {
+	s := startServer(t)
+	if st, body := s.call("GET", "/readyz", ""); st != 200 {
+		t.Fatalf("readyz: %d %s", st, body)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.data, "gatehouse.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	// A successful probe answers for a second: poll.
+	var st int
+	var body []byte
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if st, body = s.call("GET", "/readyz", ""); st != 200 || time.Now().After(deadline) {
+			break
+		}
+	}
+	wantErrorBody(t, st, body, 503, 500000)
+	if !strings.Contains(string(body), "store") {
+		t.Fatalf("the 503 must name the store: %s", body)
+	}
+	if st, _ := s.call("GET", "/healthz", ""); st != 200 {
+		t.Fatalf("healthz while the store is stuck: %d", st)
+	}
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, body := s.call("GET", "/readyz", "")
+		if st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz after the lock went: %d %s", st, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -34,6 +34,13 @@ func newMigrateCmd(getenv func(string) string) *cobra.Command {
 					return &cliError{Kind: "usage", ExitCode: exitUsage, Message: err.Error()}
 				}
 				var st migrate.Status
+				if apply && driver == "sqlite" {
+					lock, err := lockDataDir(data, "migrate up")
+					if err != nil {
+						return err
+					}
+					defer lock.Close()
+				}
 				if apply {
 					var db openedStore
 					if db, err = backends[driver].open(cmd.Context(), where); err == nil {

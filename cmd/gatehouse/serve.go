@@ -74,6 +74,15 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	if driver == "sqlite" {
+		// One server per SQLite store: the second exits at once, naming
+		// the first.
+		lock, err := lockDataDir(cfg.Data, "serve")
+		if err != nil {
+			return err
+		}
+		defer lock.Close()
+	}
 	db, err := backends[driver].open(ctx, where)
 	if err != nil {
 		return err

@@ -1,15 +1,27 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse"
+)
 
 // readyz answers 200 when this node may take traffic, and 503 with the
-// retryable error envelope when it may not: it cannot confirm, within the
-// fail-closed bound, that it has applied every event of the log (so it is
-// refusing validations).
+// retryable error envelope, whose message names the failed check, when it
+// may not: the revocation state is not loaded, the node cannot confirm
+// within the fail-closed bound that it applied every event of the log, the
+// store cannot commit a write, or the realtime listener is down. /healthz
+// stays liveness only.
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := h.sessions.Current(); err != nil {
+	if err := h.sessions.Ready(r.Context()); err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	if rt, ok := h.realtime.(interface{ Ready() error }); ok && h.realtime != nil {
+		if err := rt.Ready(); err != nil {
+			h.writeError(w, r, gatehouse.Wrap(gatehouse.Unavailable, err, "Not ready: the realtime listener is down"))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

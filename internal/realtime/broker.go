@@ -238,5 +238,20 @@ func Topics(networkID, userID string) []string {
 	}
 }
 
+// Ready reports whether the realtime listener takes connections.
+func (b *Broker) Ready() error {
+	select {
+	case <-b.ln.done:
+		return errors.New("the realtime listener is closed")
+	default:
+	}
+	select {
+	case <-b.ln.ready:
+		return nil
+	default:
+		return errors.New("the realtime listener has not started")
+	}
+}
+
 // Connections reports the MQTT connections open now.
 func (b *Broker) Connections() int64 { return b.srv.Info.ClientsConnected }

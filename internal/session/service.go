@@ -119,6 +119,8 @@ type Service struct {
 	// Visitors.
 	vsecrets         map[string][][]byte // app -> unsealed visitor secrets
 	visitorRetention time.Duration
+
+	ready readiness // for Ready
 }
 
 type userFlags struct {
@@ -310,6 +312,7 @@ func (s *Service) Load(ctx context.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("load admin token: %w", err)
 	}
+	s.ready.loaded.Store(true)
 	return nil
 }
 

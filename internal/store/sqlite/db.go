@@ -406,3 +406,13 @@ func (db *DB) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows, 
 	}
 	return st.QueryContext(ctx, args...)
 }
+
+// Probe commits one small write (the health row) through the group commit,
+// fsync included: the readiness check that the store can commit.
+func (db *DB) Probe(ctx context.Context) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO health (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+			time.Now().UnixMilli())
+		return err
+	})
+}
