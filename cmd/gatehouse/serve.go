@@ -151,6 +151,12 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		metrics.GaugeFuncs("gatehouse_realtime_connections", "MQTT connections open now.", "transport", func() map[string]float64 {
 			return map[string]float64{"websocket": float64(broker.Connections())}
 		})
+		metrics.GaugeFuncs("gatehouse_realtime_pending_sockets", "Upgraded /mqtt WebSockets that have not authenticated yet.", "transport", func() map[string]float64 {
+			return map[string]float64{"websocket": float64(broker.Pending())}
+		})
+		metrics.GaugeFuncs("gatehouse_realtime_sessions", "MQTT sessions the broker holds, connected or kept for resumption.", "transport", func() map[string]float64 {
+			return map[string]float64{"websocket": float64(broker.Sessions())}
+		})
 		mmux := http.NewServeMux()
 		mmux.Handle("GET /metrics", metrics.Handler())
 		msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second}

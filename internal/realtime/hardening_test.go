@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/realtime"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
@@ -189,11 +190,15 @@ func TestClientIDOwnership(t *testing.T) {
 	}
 	defer a.Disconnect(0)
 	granted(t, a, alice.path)
+	before := refusalCount(t, "client_id_taken")
 	if c, err := e.connectAs(id, bob.internal, bob.token); err == nil || !strings.Contains(err.Error(), "identifier rejected") {
 		if c != nil {
 			c.Disconnect(0)
 		}
 		t.Fatalf("bob with alice's client id: %v, want identifier rejected (2)", err)
+	}
+	if n := refusalCount(t, "client_id_taken") - before; n != 1 {
+		t.Errorf("refusals counted: %v, want 1", n)
 	}
 	// Alice is still connected and still served.
 	if !a.IsConnectionOpen() {
@@ -287,4 +292,26 @@ func TestEmergencyRotationClosesMQTT(t *testing.T) {
 	}
 	// New logins connect.
 	e.mustConnect(e.login("alice", "d1"))
+}
+
+// refusalCount reads gatehouse_realtime_refusals_total{reason}.
+func refusalCount(t testing.TB, reason string) float64 {
+	t.Helper()
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatehouse_realtime_refusals_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

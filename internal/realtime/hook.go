@@ -97,6 +97,7 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		user := id.AppID + "\x00" + id.UserInternalID
 		if o, held := h.owners[cl.ID]; held && o.user != user {
 			h.log.Warn("mqtt connect refused: client id held by another user", "remote_addr", cl.Net.Remote, "app_id", id.AppID, "user_id", id.UserInternalID)
+			refusedClientID.Inc()
 			h.srv.SendConnack(cl, packets.ErrClientIdentifierNotValid, false, nil)
 			return errIDTaken
 		}

@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -35,6 +38,18 @@ func orDefault(v, d int) int {
 	}
 	return v
 }
+
+// refusals counts CONNECTs and upgrades the hardening refused, by reason.
+var refusals = metrics.Factory.NewCounterVec(prometheus.CounterOpts{
+	Name: "gatehouse_realtime_refusals_total",
+	Help: "Realtime connections refused by the caps on unauthenticated sockets or for a client id held by another user, by reason.",
+}, []string{"reason"})
+
+var (
+	refusedTotalCap   = refusals.WithLabelValues("pending_total")
+	refusedAddressCap = refusals.WithLabelValues("pending_address")
+	refusedClientID   = refusals.WithLabelValues("client_id_taken")
+)
 
 var (
 	errTooManyPending        = errors.New("too many unauthenticated realtime connections")
@@ -96,10 +111,11 @@ func peerAddr(r *http.Request) string {
 // 429 for one address over its share, 503 when the server is full, with
 // the error envelope and Retry-After, and the HTTP connection closed.
 func (b *Broker) refuse(w http.ResponseWriter, r *http.Request, why error) {
-	st, code := http.StatusServiceUnavailable, gatehouse.Unavailable
+	st, code, counter := http.StatusServiceUnavailable, gatehouse.Unavailable, refusedTotalCap
 	if errors.Is(why, errTooManyPendingForAddr) {
-		st, code = http.StatusTooManyRequests, gatehouse.RateLimited
+		st, code, counter = http.StatusTooManyRequests, gatehouse.RateLimited, refusedAddressCap
 	}
+	counter.Inc()
 	if now := time.Now().Unix(); b.lastRefusalLog.Swap(now) != now {
 		// At most one warning a second: refusals come in floods.
 		b.log.Warn("realtime connection refused", "reason", why.Error(), "remote_addr", b.clientAddr(r), "pending", b.pending.count())
