@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/console"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/jwks"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -133,9 +134,14 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	activity := console.NewActivity(nil)
+	api := httpapi.NewHandler(log.With("component", "http"), svc, broker,
+		httpapi.Options{Limits: limits, ServerKeyOrigins: cfg.ServerKeyOrigins,
+			OnLogin: activity.Login, OnRefuse: activity.Refused})
+	web := console.New(log.With("component", "console"), svc, console.Options{Proxies: cfg.Limits.TrustedProxies,
+		Activity: activity, Origins: cfg.AllowedOrigins})
 	srv := httpapi.Harden(&http.Server{
-		Handler: httpapi.NewHandler(log.With("component", "http"), svc, broker,
-			httpapi.Options{Limits: limits, ServerKeyOrigins: cfg.ServerKeyOrigins}),
+		Handler:  console.Mount(api, web),
 		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	})
 	g, gctx := errgroup.WithContext(ctx)
@@ -204,6 +210,9 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		}
 		g.Go(func() error { return run(gctx) })
 	}
+	g.Go(func() error {
+		return activity.Run(gctx, func(ctx context.Context) (int, error) { return svc.LiveSessions(ctx, "") })
+	})
 	g.Go(func() error { return broker.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()

@@ -57,6 +57,9 @@ func (h *handler) login(version string) http.HandlerFunc {
 		}
 		res, err := h.sessions.Login(r.Context(), key, &req)
 		countLogin(&req, err)
+		if h.onLogin != nil {
+			h.onLogin(err == nil)
+		}
 		if err != nil {
 			if c, ok := session.BadCredential(err); ok {
 				h.failed(r, addr, c)

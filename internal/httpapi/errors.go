@@ -10,9 +10,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
-// status maps an error code to its HTTP status. This is the only place the
+// Status maps an error code to its HTTP status. This is the only place the
 // mapping lives; the social.plus numeric code comes from Code.Wire.
-func status(c gatehouse.Code) int {
+func Status(c gatehouse.Code) int {
 	switch c {
 	case gatehouse.Invalid:
 		return http.StatusBadRequest
@@ -38,7 +38,7 @@ func status(c gatehouse.Code) int {
 // cause never reaches the response.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := gatehouse.ErrorCode(err)
-	st := status(code)
+	st := Status(code)
 	env := wire.NewError(err)
 	id := requestID(w)
 	if st >= 500 {

@@ -22,6 +22,7 @@ type handler struct {
 	keyOrigins map[string]bool
 	// credFailures samples the warn lines of failed credentials.
 	credFailures refusalLog
+	onLogin      func(ok bool)
 }
 
 // Options are the handler's optional settings.
@@ -38,6 +39,9 @@ type Options struct {
 	// default: a server key belongs on the customer's server, and one sent
 	// with an Origin header has leaked into a web page.
 	ServerKeyOrigins []string
+	// OnLogin, when set, is told of every login answered: ok when a token
+	// was issued (the console's dashboard counts them).
+	OnLogin func(ok bool)
 }
 
 // Realtime is the MQTT-over-WebSocket endpoint (internal/realtime.Broker).
@@ -48,7 +52,7 @@ type Realtime interface {
 // NewHandler returns the HTTP handler of the whole server. realtime, when
 // not nil, serves /mqtt.
 func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, opts Options) http.Handler {
-	h := &handler{log: log, sessions: sessions, realtime: realtime, keyOrigins: map[string]bool{}}
+	h := &handler{log: log, sessions: sessions, realtime: realtime, keyOrigins: map[string]bool{}, onLogin: opts.OnLogin}
 	for _, o := range opts.ServerKeyOrigins {
 		h.keyOrigins[strings.TrimRight(o, "/")] = true
 	}
