@@ -268,3 +268,31 @@ func mustPrefix(s string) netip.Prefix {
 	}
 	return p[0]
 }
+
+// The console works the same on the PostgreSQL store: sign in (the session
+// stored there), find a user, ban them, and read it in the audit log.
+func TestConsoleOnPostgres(t *testing.T) {
+	e := newEnv(t, envOptions{postgres: true})
+	appID, key := e.app("demo")
+	if st := e.loginUser(key, `{"userId":"alice","displayName":"Alice","deviceId":"d1"}`); st != 200 {
+		t.Fatalf("login: %d", st)
+	}
+	pw := e.admin("ann", gatehouse.RoleAdmin)
+	b := e.browser()
+	csrf := b.mustSignIn("ann", pw)
+	if p := b.get("/console/apps/" + appID + "/users?q=ALI"); !strings.Contains(p.body, "1–1 of 1 user") {
+		t.Fatalf("search on PostgreSQL: %d", p.status)
+	}
+	if p := b.do("POST", "/console/apps/"+appID+"/users/alice/ban", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+		t.Fatalf("ban: %d %s", p.status, p.body)
+	}
+	if st := e.loginUser(key, `{"userId":"alice","deviceId":"d1"}`); st != http.StatusForbidden {
+		t.Fatalf("login after the ban: %d", st)
+	}
+	if p := b.get("/console/audit?action=user.ban"); !strings.Contains(p.body, "user.ban") || !strings.Contains(p.body, ">alice<") {
+		t.Fatalf("audit on PostgreSQL lacks the ban")
+	}
+	if p := b.get("/console/"); p.status != 200 || !strings.Contains(p.body, "Bans per hour") {
+		t.Fatalf("dashboard on PostgreSQL: %d", p.status)
+	}
+}

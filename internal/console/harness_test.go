@@ -19,6 +19,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
+	"github.com/gatehouse-auth/gatehouse/internal/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
@@ -31,12 +34,15 @@ type env struct {
 	t     testing.TB
 	srv   *httptest.Server
 	svc   *session.Service
-	db    *sqlite.DB
+	db    store.Store
 	clock *testenv.Clock
 }
 
 type envOptions struct {
 	proxies ratelimit.Proxies
+	// postgres runs the server on a fresh PostgreSQL database instead of
+	// SQLite (internal/pgtest: skipped without one, failed with CI=true).
+	postgres bool
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -45,7 +51,13 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	var db store.Store
+	var err error
+	if o.postgres {
+		db, err = postgres.Open(context.Background(), pgtest.URL(t))
+	} else {
+		db, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
