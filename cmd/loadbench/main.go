@@ -81,6 +81,31 @@ const adminToken = "gha_c81d5e2f9a06b47c3e1d8f25a97b04e6"
 
 var pprofAddr, postgresURL *string
 
+// dbCPU, with -postgres, returns the CPU time so far of each PostgreSQL
+// backend serving the benchmark's database, by pid (Linux /proc; the
+// database on this machine). Nil on SQLite.
+var dbCPU func() map[int]time.Duration
+
+func dbBackendsCPU(admin *pgx.Conn, name string) func() map[int]time.Duration {
+	return func() map[int]time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rows, err := admin.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+		if err != nil {
+			return nil
+		}
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return nil
+		}
+		out := make(map[int]time.Duration, len(pids))
+		for _, pid := range pids {
+			out[int(pid)] = cpuTime(int(pid))
+		}
+		return out
+	}
+}
+
 // freshDatabase creates an empty database through the server at admin and
 // returns its URL and a function that drops it.
 func freshDatabase(admin string) (string, func(), error) {
@@ -96,6 +121,9 @@ func freshDatabase(admin string) (string, func(), error) {
 	name := "gatehouse_loadbench_" + hex.EncodeToString(b[:])
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", nil, err
+	}
+	if watch, err := pgx.Connect(ctx, admin); err == nil {
+		dbCPU = dbBackendsCPU(watch, name)
 	}
 	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -212,11 +240,19 @@ func run(rounds int, duration, warmup time.Duration, nconns, nusers int) error {
 	}
 	fmt.Printf("\n%d rounds of %s per scenario, %d connections, load generator GOMAXPROCS=%d, %d CPUs\n\n",
 		rounds, duration, nconns, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Printf("| scenario | req/s (median) | p99 ms (median) | errors | 429s | ratio to trivial | server CPU µs/req | load generator CPU µs/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	dbHead, dbSep := "", ""
+	if dbCPU != nil {
+		dbHead, dbSep = " PostgreSQL backends CPU µs/req |", "---:|"
+	}
+	fmt.Printf("| scenario | req/s (median) | p99 ms (median) | errors | 429s | ratio to trivial | server CPU µs/req | load generator CPU µs/req |%s\n|---|---:|---:|---:|---:|---:|---:|---:|%s\n", dbHead, dbSep)
 	base := median(results[0]).rps
 	for i, sc := range scenarios {
 		m := median(results[i])
-		fmt.Printf("| %s | %.0f | %.2f | %d | %d | %.2f | %.1f | %.1f |\n", sc.name, m.rps, ms(m.p99), m.errors, m.limited, m.rps/base, us(m.serverCPU), us(m.clientCPU))
+		db := ""
+		if dbCPU != nil {
+			db = fmt.Sprintf(" %.1f |", us(m.dbCPU))
+		}
+		fmt.Printf("| %s | %.0f | %.2f | %d | %d | %.2f | %.1f | %.1f |%s\n", sc.name, m.rps, ms(m.p99), m.errors, m.limited, m.rps/base, us(m.serverCPU), us(m.clientCPU), db)
 	}
 	return nil
 }
@@ -313,6 +349,9 @@ type result struct {
 	// CPU time per request of the server process and of this load
 	// generator, over the measured window.
 	serverCPU, clientCPU time.Duration
+	// dbCPU is the CPU time per request of the PostgreSQL backends
+	// serving the benchmark's database (-postgres only).
+	dbCPU time.Duration
 }
 
 // cpuTime returns the user+system CPU time of a process (Linux /proc).
@@ -335,19 +374,19 @@ func cpuTime(pid int) time.Duration {
 
 func median(rs []result) result {
 	rps := make([]float64, len(rs))
-	p99, scpu, ccpu := make([]time.Duration, len(rs)), make([]time.Duration, len(rs)), make([]time.Duration, len(rs))
+	p99, scpu, ccpu, dcpu := make([]time.Duration, len(rs)), make([]time.Duration, len(rs)), make([]time.Duration, len(rs)), make([]time.Duration, len(rs))
 	errs, limited := 0, 0
 	for i, r := range rs {
-		rps[i], p99[i], scpu[i], ccpu[i] = r.rps, r.p99, r.serverCPU, r.clientCPU
+		rps[i], p99[i], scpu[i], ccpu[i], dcpu[i] = r.rps, r.p99, r.serverCPU, r.clientCPU, r.dbCPU
 		errs += r.errors
 		limited += r.limited
 	}
 	slices.Sort(rps)
-	for _, d := range [][]time.Duration{p99, scpu, ccpu} {
+	for _, d := range [][]time.Duration{p99, scpu, ccpu, dcpu} {
 		slices.Sort(d)
 	}
 	mid := len(rs) / 2
-	return result{rps: rps[mid], p99: p99[mid], errors: errs, limited: limited, serverCPU: scpu[mid], clientCPU: ccpu[mid]}
+	return result{rps: rps[mid], p99: p99[mid], errors: errs, limited: limited, serverCPU: scpu[mid], clientCPU: ccpu[mid], dbCPU: dcpu[mid]}
 }
 
 // run drives the scenario: warmup, then a measured window; each connection
@@ -357,8 +396,16 @@ func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, erro
 	defer cancel()
 	start := time.Now()
 	measureFrom, measureTo := start.Add(warmup), start.Add(warmup+duration)
-	var srv0, cli0 time.Duration
-	cpuMark := time.AfterFunc(warmup, func() { srv0, cli0 = cpuTime(sc.pid), cpuTime(os.Getpid()) })
+	var (
+		srv0, cli0 time.Duration
+		db0        map[int]time.Duration
+	)
+	cpuMark := time.AfterFunc(warmup, func() {
+		srv0, cli0 = cpuTime(sc.pid), cpuTime(os.Getpid())
+		if dbCPU != nil {
+			db0 = dbCPU()
+		}
+	})
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -421,6 +468,12 @@ func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, erro
 	wg.Wait()
 	cpuMark.Stop()
 	srv1, cli1 := cpuTime(sc.pid), cpuTime(os.Getpid())
+	var dbUsed time.Duration
+	if dbCPU != nil {
+		for pid, t := range dbCPU() {
+			dbUsed += t - db0[pid]
+		}
+	}
 	if connErr != nil {
 		return result{}, connErr
 	}
@@ -429,7 +482,7 @@ func (sc scenario) run(nconns int, warmup, duration time.Duration) (result, erro
 	}
 	slices.Sort(lat)
 	return result{rps: float64(count) / duration.Seconds(), p99: lat[len(lat)*99/100], errors: errs, limited: limited,
-		serverCPU: (srv1 - srv0) / time.Duration(count), clientCPU: (cli1 - cli0) / time.Duration(count)}, nil
+		serverCPU: (srv1 - srv0) / time.Duration(count), clientCPU: (cli1 - cli0) / time.Duration(count), dbCPU: dbUsed / time.Duration(count)}, nil
 }
 
 // readResponse reads one HTTP/1.1 response with a Content-Length body and
