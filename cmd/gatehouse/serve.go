@@ -154,6 +154,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 		metrics.GaugeFuncs("gatehouse_cache_entries", "Entries in the server's in-memory state, by cache.", "cache", svc.CacheSizes)
+		metrics.GaugeFuncs("gatehouse_visitor_users", "Visitor and bot users (deleted ones excluded), by type: recounted from the store every 10 minutes, counted up by this node's new visitors in between.", "type", svc.VisitorUsers)
 		metrics.GaugeFuncs("gatehouse_realtime_connections", "MQTT connections open now.", "transport", func() map[string]float64 {
 			return map[string]float64{"websocket": float64(broker.Connections())}
 		})

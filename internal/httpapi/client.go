@@ -150,6 +150,11 @@ func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
 			}
 		}
 		res, err := h.sessions.VisitorLogin(r.Context(), key, typ, &req, admit)
+		result := "ok"
+		if err != nil {
+			result = string(gatehouse.ErrorCode(err))
+		}
+		metrics.Logins.WithLabelValues(string(typ), result).Inc()
 		if err != nil {
 			if refused != "" && errors.Is(err, errTooManyVisitors) {
 				h.refuse(w, r, refused, addr, appID, wait)

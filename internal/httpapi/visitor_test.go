@@ -417,6 +417,9 @@ func TestVisitorPurge(t *testing.T) {
 	banned := e.visitorLogin(a, "visitor", "d3")
 	e.admin("POST", "/apps/"+a.ID+"/users/"+banned.Users[0].UserID+"/ban", nil)
 	e.login(a, "alice", "laptop")
+	if got := e.svc.VisitorUsers(); got["visitor"] != 2 || got["bot"] != 1 {
+		t.Fatalf("visitor users metric %v, want 2 visitors (one banned) and 1 bot", got)
+	}
 	exists := func(userID string) bool {
 		t.Helper()
 		r := e.admin("GET", "/apps/"+a.ID+"/users/"+userID, nil)
@@ -443,6 +446,9 @@ func TestVisitorPurge(t *testing.T) {
 	}
 	if !exists(fresh.Users[0].UserID) || !exists(banned.Users[0].UserID) || !exists("alice") {
 		t.Fatal("purge took a live visitor, a banned one or a signed-in user")
+	}
+	if got := e.svc.VisitorUsers(); got["visitor"] != 2 || got["bot"] != 0 {
+		t.Fatalf("visitor users metric after the purge %v, want the fresh and the banned visitor", got)
 	}
 	// The purged device starts over with a new user; the old token is dead
 	// (it had expired, and its user is gone).

@@ -107,7 +107,7 @@ func ObserveHTTP(pattern string, code int, d time.Duration) {
 var (
 	Logins = Factory.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatehouse_logins_total",
-		Help: "Logins (POST /api/v*/sessions), by kind (api_key: secure mode off; auth_token: with a secure-mode auth token) and result.",
+		Help: "Logins (POST /api/v*/sessions), by kind (api_key: secure mode off; auth_token: with a secure-mode auth token; visitor, bot: POST /api/v5/sessions/visitor, /bot) and result.",
 	}, []string{"kind", "result"})
 	Validations = Factory.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatehouse_token_validations_total",

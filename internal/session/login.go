@@ -143,6 +143,7 @@ func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.L
 		s.log.Info("session replaced by another user's login on the device", "app_id", a.ID, "session_id", res.Replaced.ID)
 	}
 	if res.Created && want != gatehouse.SignedIn {
+		s.countNewUser(want)
 		s.log.Debug("visitor user created", "app_id", a.ID, "user_id", res.User.ID, "type", string(want))
 	}
 	return s.issue(a, &res.User, res.Session, req, iat, exp)

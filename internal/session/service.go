@@ -118,6 +118,7 @@ type Service struct {
 
 	// Visitors.
 	vsecrets         map[string][][]byte // app -> unsealed visitor secrets
+	visitorUsers     [2]atomic.Int64     // visitors, bots (for the metrics)
 	visitorRetention time.Duration
 
 	ready readiness // for Ready
@@ -264,6 +265,9 @@ func (s *Service) Load(ctx context.Context) error {
 	vsecrets, err := s.store.AllVisitorSecrets(ctx)
 	if err != nil {
 		return fmt.Errorf("load visitor secrets: %w", err)
+	}
+	if err := s.recountVisitors(ctx); err != nil {
+		return fmt.Errorf("count visitor users: %w", err)
 	}
 	byApp := map[string][]gatehouse.VisitorSecret{}
 	for _, v := range vsecrets {

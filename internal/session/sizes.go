@@ -16,6 +16,7 @@ func (s *Service) CacheSizes() map[string]float64 {
 		"login_users":             float64(s.userSnaps.len()),
 		"customer_users":          float64(s.custUsers.len()),
 		"customer_tokens":         float64(s.ctokens.len()),
+		"visitor_secret_apps":     float64(len(s.vsecrets)),
 	}
 }
 

@@ -220,6 +220,9 @@ func (s *Service) purgeVisitors(ctx context.Context) {
 		s.log.Error("purge visitors", "err", err)
 		return
 	}
+	if err := s.recountVisitors(ctx); err != nil {
+		s.log.Error("count visitor users", "err", err)
+	}
 	if len(gone) == 0 {
 		return
 	}
@@ -232,14 +235,35 @@ func (s *Service) purgeVisitors(ctx context.Context) {
 	s.log.Info("purged unused visitor and bot users", "count", len(gone))
 }
 
-// VisitorCount returns how many visitor and bot users exist (deleted ones
-// excluded), for the metrics.
-func (s *Service) VisitorCount(ctx context.Context) (visitors, bots int, err error) {
-	if visitors, err = s.store.CountUsers(ctx, gatehouse.Visitor); err != nil {
-		return 0, 0, storeErr(err, "user")
+// VisitorUsers returns how many visitor and bot users exist (deleted ones
+// excluded), for the metrics: counted from the store at start and after
+// each purge, and counted up by this node's logins that create one in
+// between (another node's creations show at the next recount).
+func (s *Service) VisitorUsers() map[string]float64 {
+	return map[string]float64{
+		string(gatehouse.Visitor): float64(s.visitorUsers[0].Load()),
+		string(gatehouse.Bot):     float64(s.visitorUsers[1].Load()),
 	}
-	bots, err = s.store.CountUsers(ctx, gatehouse.Bot)
-	return visitors, bots, storeErr(err, "user")
+}
+
+func (s *Service) recountVisitors(ctx context.Context) error {
+	for i, t := range []gatehouse.UserType{gatehouse.Visitor, gatehouse.Bot} {
+		n, err := s.store.CountUsers(ctx, t)
+		if err != nil {
+			return err
+		}
+		s.visitorUsers[i].Store(int64(n))
+	}
+	return nil
+}
+
+func (s *Service) countNewUser(t gatehouse.UserType) {
+	switch t {
+	case gatehouse.Visitor:
+		s.visitorUsers[0].Add(1)
+	case gatehouse.Bot:
+		s.visitorUsers[1].Add(1)
+	}
 }
 
 // AuthenticateRealtime is Authenticate for the realtime broker: visitor and
