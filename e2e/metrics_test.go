@@ -121,6 +121,10 @@ func TestMetrics(t *testing.T) {
 		{"gatehouse_store_commit_batch_size", nil, 1},
 		{"gatehouse_cache_entries", map[string]string{"cache": "restricted_users"}, 2},
 		{"gatehouse_realtime_connections", map[string]string{"transport": "websocket"}, 0},
+		{"gatehouse_events_applied_total", map[string]string{"kind": "user"}, 2},
+		{"gatehouse_events_applied_total", map[string]string{"kind": "sessions"}, 1},
+		{"gatehouse_event_last_applied_id", map[string]string{"store": "sqlite"}, 5},
+		{"gatehouse_event_lag_seconds", map[string]string{"store": "sqlite"}, 0},
 		{"go_goroutines", nil, 1},
 		{"process_resident_memory_bytes", nil, 1},
 	}
@@ -129,6 +133,9 @@ func TestMetrics(t *testing.T) {
 		if !ok || v < c.min {
 			t.Errorf("%s%v = %v (present %v), want at least %v", c.family, c.labels, v, ok, c.min)
 		}
+	}
+	if v, _ := sample(m["gatehouse_event_lag_seconds"], map[string]string{"store": "sqlite"}); v > 5 {
+		t.Errorf("event lag %v s on a running node, want under the 5 s fail-closed bound", v)
 	}
 	// No label carries a user, app or token.
 	for name, fam := range m {

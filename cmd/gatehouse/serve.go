@@ -155,6 +155,12 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		}
 		metrics.GaugeFuncs("gatehouse_cache_entries", "Entries in the server's in-memory state, by cache.", "cache", svc.CacheSizes)
 		metrics.GaugeFuncs("gatehouse_visitor_users", "Visitor and bot users (deleted ones excluded), by type: recounted from the store every 10 minutes, counted up by this node's new visitors in between.", "type", svc.VisitorUsers)
+		metrics.GaugeFuncs("gatehouse_event_lag_seconds", "Time since this node last confirmed it had applied every event of the log (it refuses validations past --fail-closed-after), by store.", "store", func() map[string]float64 {
+			return map[string]float64{driver: svc.EventLag().Seconds()}
+		})
+		metrics.GaugeFuncs("gatehouse_event_last_applied_id", "Id of the last event of the log this node applied, by store (compare nodes).", "store", func() map[string]float64 {
+			return map[string]float64{driver: float64(svc.LastEventApplied())}
+		})
 		metrics.GaugeFuncs("gatehouse_realtime_connections", "MQTT connections open now.", "transport", func() map[string]float64 {
 			return map[string]float64{"websocket": float64(broker.Connections())}
 		})

@@ -6,7 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
@@ -44,6 +47,17 @@ type bus struct {
 }
 
 var (
+	eventsApplied = metrics.Factory.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_events_applied_total",
+		Help: "Events of the log this node applied (its own changes included), by kind.",
+	}, []string{"kind"})
+	eventReadErrors = metrics.Factory.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_event_log_read_errors_total",
+		Help: "Reads of the event log that failed (the database out of reach).",
+	})
+)
+
+var (
 	errStale = gatehouse.Errorf(gatehouse.Unavailable, "This server cannot confirm its session state is current; try again")
 	errLost  = gatehouse.Errorf(gatehouse.Unavailable, "This server fell too far behind the event log and must be restarted")
 )
@@ -74,6 +88,9 @@ func (s *Service) currentAt(now time.Time) error {
 	}
 	return nil
 }
+
+// LastEventApplied returns the id of the last event this node applied.
+func (s *Service) LastEventApplied() int64 { return s.bus.last.Load() }
 
 // EventLag reports how long ago the node last confirmed it was current.
 func (s *Service) EventLag() time.Duration { return s.now().Sub(*s.bus.confirmed.Load()) }
@@ -153,12 +170,14 @@ func (s *Service) catchUp(ctx context.Context) error {
 			return err
 		}
 		if err != nil {
+			eventReadErrors.Inc()
 			return err
 		}
 		for _, e := range page {
 			if err := s.apply(ctx, e); err != nil {
 				return err
 			}
+			eventsApplied.WithLabelValues(string(e.Kind)).Inc()
 			s.bus.last.Store(e.ID)
 		}
 		if len(page) < eventPage {
