@@ -56,6 +56,10 @@ const (
 type DB struct {
 	pool   *pgxpool.Pool
 	schema migrate.Status
+	// Announcing events (notify.go).
+	notify   chan struct{}
+	closing  chan struct{}
+	notified chan struct{}
 }
 
 // parseConfig reads a database URL and applies the store's pool defaults.
@@ -95,7 +99,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &DB{pool: pool, schema: st}, nil
+	db := &DB{pool: pool, schema: st, notify: make(chan struct{}, 1), closing: make(chan struct{}), notified: make(chan struct{})}
+	go db.notifier()
+	return db, nil
 }
 
 // Schema reports the schema version Open found and what it applied.
@@ -103,6 +109,12 @@ func (db *DB) Schema() migrate.Status { return db.schema }
 
 // Close closes the pool. Writes acknowledged before Close were committed.
 func (db *DB) Close() error {
+	select {
+	case <-db.closing:
+	default:
+		close(db.closing)
+		<-db.notified
+	}
 	db.pool.Close()
 	return nil
 }
@@ -131,7 +143,11 @@ func (db *DB) tx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) er
 	defer cancel()
 	var err error
 	for range maxAttempts {
-		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
+		w := &wrote{}
+		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return fn(context.WithValue(ctx, wroteKey{}, w), tx) })
+		if err == nil && w.event {
+			db.announce()
+		}
 		if !retryable(err) {
 			return err
 		}

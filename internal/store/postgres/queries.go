@@ -424,6 +424,9 @@ func (db *DB) login(ctx context.Context, l store.LoginRecord, check func(u *gate
 	if tag.String() != "COMMIT" {
 		return res, fmt.Errorf("login transaction ended with %q", tag.String())
 	}
+	if claim.Replaced != nil {
+		db.announce()
+	}
 	committed = true
 	return res, nil
 }
