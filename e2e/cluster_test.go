@@ -77,7 +77,7 @@ func TestClusterRevocation(t *testing.T) {
 	app := a.cliJSON("app", "create", "cluster")
 	apiKey := app["apiKey"].(string)
 	// The app and its key reach the other nodes through the log.
-	within(t, time.Second, "login on node C with an app created on A", func() bool {
+	within(t, 5*time.Second, "login on node C with an app created on A", func() bool {
 		st, _ := cc.call("POST", "/api/v5/sessions", `{"userId":"warmup","deviceId":"w"}`, "X-API-Key", apiKey)
 		return st == 200
 	})
@@ -117,7 +117,7 @@ func TestClusterBanAndRevokeRealtime(t *testing.T) {
 	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
 	app := a.cliJSON("app", "create", "cluster")
 	appID, apiKey := app["appId"].(string), app["apiKey"].(string)
-	within(t, time.Second, "login on node C with an app created on A", func() bool {
+	within(t, 5*time.Second, "login on node C with an app created on A", func() bool {
 		st, _ := cc.call("POST", "/api/v5/sessions", `{"userId":"warmup","deviceId":"w"}`, "X-API-Key", apiKey)
 		return st == 200
 	})
@@ -168,7 +168,7 @@ func TestClusterAppSettings(t *testing.T) {
 	login := func() (int, []byte) {
 		return b.call("POST", "/api/v5/sessions", `{"userId":"alice","deviceId":"d1"}`, "X-API-Key", apiKey)
 	}
-	within(t, time.Second, "login on B", func() bool { st, _ := login(); return st == 200 })
+	within(t, 5*time.Second, "login on B", func() bool { st, _ := login(); return st == 200 })
 	a.cliJSON("app", "secure-mode", appID, "on")
 	within(t, time.Second, "secure mode set on A refuses a login without auth token on B", func() bool { st, _ := login(); return st == 401 })
 	st, body := login()
@@ -187,7 +187,7 @@ func TestClusterFirstLoginsOneUser(t *testing.T) {
 	app := c.nodes[0].cliJSON("app", "create", "cluster")
 	apiKey := app["apiKey"].(string)
 	for _, n := range c.nodes {
-		within(t, time.Second, "app known on every node", func() bool {
+		within(t, 5*time.Second, "app known on every node", func() bool {
 			st, _ := n.call("POST", "/api/v5/sessions", `{"userId":"warmup","deviceId":"w"}`, "X-API-Key", apiKey)
 			return st == 200
 		})
@@ -231,7 +231,7 @@ func TestClusterListenConnectionKilled(t *testing.T) {
 	a, cc := c.nodes[0], c.nodes[2]
 	app := a.cliJSON("app", "create", "cluster")
 	apiKey := app["apiKey"].(string)
-	within(t, time.Second, "app known on C", func() bool {
+	within(t, 5*time.Second, "app known on C", func() bool {
 		st, _ := cc.call("POST", "/api/v5/sessions", `{"userId":"warmup","deviceId":"w"}`, "X-API-Key", apiKey)
 		return st == 200
 	})
