@@ -209,9 +209,14 @@ func insertUser(ctx context.Context, q querier, u *gatehouse.User) (bool, error)
 	return tag.RowsAffected() == 1, nil
 }
 
+const updateUserSQL = "UPDATE users SET display_name = $1, banned = $2, deleted = $3, updated_at = $4, deleted_at = $5, tokens_valid_after = $6 WHERE id = $7"
+
+func updateUserArgs(u *gatehouse.User) []any {
+	return []any{u.DisplayName, u.Banned, u.Deleted, ts(u.UpdatedAt), ts(u.DeletedAt), ts(u.TokensValidAfter), u.ID}
+}
+
 func updateUser(ctx context.Context, q querier, u *gatehouse.User) error {
-	_, err := q.Exec(ctx, "UPDATE users SET display_name = $1, banned = $2, deleted = $3, updated_at = $4, deleted_at = $5, tokens_valid_after = $6 WHERE id = $7",
-		u.DisplayName, u.Banned, u.Deleted, ts(u.UpdatedAt), ts(u.DeletedAt), ts(u.TokensValidAfter), u.ID)
+	_, err := q.Exec(ctx, updateUserSQL, updateUserArgs(u)...)
 	return err
 }
 
@@ -383,7 +388,7 @@ func (db *DB) login(ctx context.Context, l store.LoginRecord, check func(u *gate
 		}
 		if l.DisplayName != nil {
 			u.DisplayName, u.UpdatedAt = *l.DisplayName, l.Now
-			w.Queue("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3", u.DisplayName, ts(u.UpdatedAt), u.ID)
+			w.Queue(updateUserSQL, updateUserArgs(&u)...)
 		}
 	}
 	res.User, res.Created = u, !existed
