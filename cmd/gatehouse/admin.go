@@ -168,18 +168,39 @@ func (c *call) admin(ctx context.Context, method, path string, body any) (map[st
 }
 
 func (c *call) do(ctx context.Context, method, path string, body any, header http.Header) (map[string]any, []byte, error) {
+	resp, err := c.send(ctx, method, path, body, header)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, nil, &cliError{Kind: "unreachable", ExitCode: exitUnreachable, Message: fmt.Sprintf("reading the answer of %s: %v", c.server, err)}
+	}
+	var out map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, raw, fmt.Errorf("bad JSON from the server: %w", err)
+		}
+	}
+	return out, raw, nil
+}
+
+// send makes a request and returns the response when it is a success (the
+// caller closes its body); failures become cliErrors with their exit codes.
+func (c *call) send(ctx context.Context, method, path string, body any, header http.Header) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	base := strings.TrimRight(c.server, "/")
 	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		return nil, nil, usageErr("--server %q: %v", c.server, err)
+		return nil, usageErr("--server %q: %v", c.server, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -191,25 +212,16 @@ func (c *call) do(ctx context.Context, method, path string, body any, header htt
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, nil, &cliError{Kind: "unreachable", ExitCode: exitUnreachable,
+		return nil, &cliError{Kind: "unreachable", ExitCode: exitUnreachable,
 			Message: fmt.Sprintf("cannot reach the Gatehouse server at %s: %v", c.server, unwrapURLError(err)),
 			Hint:    "is gatehouse serve running there? Point --server (or GATEHOUSE_SERVER) at it"}
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, nil, &cliError{Kind: "unreachable", ExitCode: exitUnreachable, Message: fmt.Sprintf("reading the answer of %s: %v", c.server, err)}
-	}
 	if resp.StatusCode >= 300 {
-		return nil, raw, c.httpError(resp.StatusCode, raw)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, c.httpError(resp.StatusCode, raw)
 	}
-	var out map[string]any
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return nil, raw, fmt.Errorf("bad JSON from the server: %w", err)
-		}
-	}
-	return out, raw, nil
+	return resp, nil
 }
 
 func unwrapURLError(err error) error {

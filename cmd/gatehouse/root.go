@@ -85,7 +85,7 @@ over its admin API (--server, default http://127.0.0.1:8080).
 	root.SetVersionTemplate("{{.Version}}\n")
 
 	root.AddGroup(&cobra.Group{ID: "server", Title: "Server:"}, &cobra.Group{ID: "admin", Title: "Administration (over the admin API):"})
-	for _, c := range []*cobra.Command{newServeCmd(getenv), newMigrateCmd(getenv), newVersionCmd()} {
+	for _, c := range []*cobra.Command{newServeCmd(getenv), newMigrateCmd(getenv), newBackupCmd(getenv), newRestoreCmd(getenv), newVersionCmd()} {
 		c.GroupID = "server"
 		root.AddCommand(c)
 	}

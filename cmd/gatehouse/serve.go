@@ -137,7 +137,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	activity := console.NewActivity(nil)
 	api := httpapi.NewHandler(log.With("component", "http"), svc, broker,
 		httpapi.Options{Limits: limits, ServerKeyOrigins: cfg.ServerKeyOrigins,
-			OnLogin: activity.Login, OnRefuse: activity.Refused})
+			OnLogin: activity.Login, OnRefuse: activity.Refused, Backup: backupOf(db)})
 	web := console.New(log.With("component", "console"), svc, console.Options{Proxies: cfg.Limits.TrustedProxies,
 		Activity: activity, Origins: cfg.AllowedOrigins})
 	srv := httpapi.Harden(&http.Server{
@@ -298,4 +298,14 @@ func loadSealKey(ctx context.Context, cfg serveConfig, st store.Store, log *slog
 		return nil, path, fmt.Errorf("seal key %s must hold 64 hex digits (32 bytes)", path)
 	}
 	return k, path, nil
+}
+
+// backupOf returns the store's online backup, if it has one (SQLite).
+func backupOf(st any) func(context.Context) (io.ReadCloser, int64, error) {
+	if b, ok := st.(interface {
+		Backup(context.Context) (io.ReadCloser, int64, error)
+	}); ok {
+		return b.Backup
+	}
+	return nil
 }

@@ -4,6 +4,8 @@
 package httpapi
 
 import (
+	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,6 +25,7 @@ type handler struct {
 	// credFailures samples the warn lines of failed credentials.
 	credFailures refusalLog
 	onLogin      func(ok bool)
+	backup       func(ctx context.Context) (io.ReadCloser, int64, error)
 }
 
 // Options are the handler's optional settings.
@@ -42,6 +45,10 @@ type Options struct {
 	// OnLogin, when set, is told of every login answered: ok when a token
 	// was issued (the console's dashboard counts them).
 	OnLogin func(ok bool)
+	// Backup, when set, takes a consistent online snapshot of the store
+	// for POST /admin/v1/backup (the SQLite store's DB.Backup); without
+	// it the route answers 404.
+	Backup func(ctx context.Context) (io.ReadCloser, int64, error)
 }
 
 // Realtime is the MQTT-over-WebSocket endpoint (internal/realtime.Broker).
@@ -52,7 +59,7 @@ type Realtime interface {
 // NewHandler returns the HTTP handler of the whole server. realtime, when
 // not nil, serves /mqtt.
 func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, opts Options) http.Handler {
-	h := &handler{log: log, sessions: sessions, realtime: realtime, keyOrigins: map[string]bool{}, onLogin: opts.OnLogin}
+	h := &handler{log: log, sessions: sessions, realtime: realtime, keyOrigins: map[string]bool{}, onLogin: opts.OnLogin, backup: opts.Backup}
 	for _, o := range opts.ServerKeyOrigins {
 		h.keyOrigins[strings.TrimRight(o, "/")] = true
 	}
@@ -133,6 +140,7 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	admin.HandleFunc("GET /admin/v1/admins/{name}/tokens", h.listAdminTokens)
 	change("DELETE /admin/v1/admins/{name}/tokens/{tokenId}", "admin_token.revoke", "", h.revokeAdminToken)
 	admin.HandleFunc("GET /admin/v1/audit", h.auditLog)
+	change("POST /admin/v1/backup", "backup", gatehouse.ManageAdmins, h.backupStore)
 	admin.HandleFunc("/admin/", h.notFound)
 	mux.Handle("/admin/", h.requireAdmin(h.knownApp(admin)))
 

@@ -45,6 +45,7 @@ type DB struct {
 	rstmts sync.Map
 	wstmts sync.Map
 
+	path   string
 	read   *sql.DB
 	write  *sql.DB
 	ops    chan op
@@ -88,7 +89,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{read: r, write: w, ops: make(chan op, maxBatch), closed: make(chan struct{}), done: make(chan struct{})}
+	db := &DB{path: path, read: r, write: w, ops: make(chan op, maxBatch), closed: make(chan struct{}), done: make(chan struct{})}
 	if err := db.checkIntegrity(ctx, path); err != nil {
 		w.Close()
 		r.Close()
