@@ -201,9 +201,14 @@ func TestRNSDKSecureVisitor(t *testing.T) {
 	s := startServer(t)
 	appID, apiKey := newSDKApp(t, s)
 	s.cliJSON("app", "set", appID, "--visitors", "secure")
-	secret := s.cliJSON("app", "visitor-secret", "create", appID)["visitorSecret"].(string)
-	if len(secret) != 64 {
-		t.Fatalf("visitor secret %q", secret)
+	created := s.cliJSON("app", "visitor-secret", "create", appID)
+	secret, _ := created["visitorSecret"].(string)
+	secretID, _ := created["secretId"].(string)
+	if len(secret) != 64 || secretID == "" {
+		t.Fatalf("visitor-secret create: %v", created)
+	}
+	if list := s.cli("app", "visitor-secret", "list", appID); !strings.Contains(list, secretID) || strings.Contains(list, secret) {
+		t.Fatalf("visitor-secret list: %s", list)
 	}
 	const device = "ascWebSdk#6f1e0c8e-4b5a-4c1e-9b1a-0d6e2f3a4b5c"
 	sig, exp, err := mint.VisitorSignature(secret, device, time.Now().Add(10*time.Minute))
@@ -225,6 +230,12 @@ func TestRNSDKSecureVisitor(t *testing.T) {
 	}
 	if got := strings.Join(r.states, ","); got != "establishing,notLoggedIn,established" {
 		t.Fatalf("states = %s (established only after the signed login)", got)
+	}
+	// The secret deleted: the same signature no longer lets the device in.
+	s.cli("app", "visitor-secret", "delete", appID, secretID)
+	r = runRN(t, s, apiKey, device, step("visitor", "authSignature", sig, "authSignatureExpiresAt", exp))
+	if e := r.steps[0]; e.OK || e.Code != 400100 {
+		t.Fatalf("signature of a deleted secret: %+v", e)
 	}
 }
 

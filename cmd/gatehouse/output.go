@@ -15,8 +15,8 @@ import (
 // follow alphabetically in FIELD VALUE output and stay out of tables (they
 // are in --json).
 var columnOrder = []string{
-	"appId", "kid", "keyId", "apiKey", "serverKey", "sessionId", "userId", "name", "displayName", "kind", "alg",
-	"active", "live", "secureMode", "deviceId", "isGlobalBan", "isDeleted",
+	"appId", "kid", "keyId", "secretId", "apiKey", "serverKey", "visitorSecret", "sessionId", "userId", "name", "displayName", "kind", "alg",
+	"active", "live", "secureMode", "visitors", "bots", "deviceId", "isGlobalBan", "isDeleted",
 	"accessTokenTTL", "authTokenTTL", "jwksUrl",
 	"createdAt", "lastLoginAt", "expiresAt", "revokedAt", "retiredAt", "deletedAt",
 }

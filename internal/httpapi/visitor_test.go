@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/token"
@@ -457,4 +459,28 @@ func TestVisitorPurge(t *testing.T) {
 		t.Fatalf("after purge: %+v (before %+v)", again.Users[0], old.Users[0])
 	}
 	e.validate(old.AccessToken).wantError(t, 401, 400100)
+}
+
+// TestCustomerTokenCannotBeAVisitor: a customer-signed token names a
+// signed-in user; one that names a visitor's id is refused, and the
+// visitor's own token still works.
+func TestCustomerTokenCannotBeAVisitor(t *testing.T) {
+	e := newEnv(t)
+	a := e.newApp()
+	e.setVisitors(a, map[string]any{"visitors": "on"})
+	v := e.visitorLogin(a, "visitor", "d1")
+	secret := randomSecret()
+	if _, r := e.addKey(a, map[string]any{"alg": "HS256", "secret": secret}); r.status != 201 {
+		t.Fatalf("add key: %d %s", r.status, r.body)
+	}
+	tok := customerSign(t, jose.HS256, []byte(secret), "", e.claims(a, v.Users[0].UserID, e.clock.Now(), time.Hour), nil)
+	e.validate(tok).wantError(t, 401, 400100)
+	ok := customerSign(t, jose.HS256, []byte(secret), "", e.claims(a, "erin", e.clock.Now(), time.Hour), nil)
+	var info wire.TokenInfo
+	r := e.validate(ok)
+	r.json(t, &info)
+	if r.status != 200 || info.UserType != "signed-in" {
+		t.Fatalf("customer token validation: %d %s", r.status, r.body)
+	}
+	e.wantValid(v.AccessToken)
 }
