@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -27,8 +28,11 @@ type App struct {
 	// Visitors says whether visitor sessions are refused (off, the
 	// default), open to any device (on), or need a signature from the
 	// customer's backend (secure). Bots allows bot sessions.
-	Visitors  VisitorMode
-	Bots      bool
+	Visitors VisitorMode
+	Bots     bool
+	// Origins are the browser origins allowed to log in with the app's
+	// API key (empty: any).
+	Origins   Origins
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -147,3 +151,54 @@ type VerificationKey struct {
 	JWKSURL   string
 	CreatedAt time.Time
 }
+
+// Origins are the browser origins (scheme://host[:port]) allowed to log in
+// with an app's API key, space-separated in canonical form (a string, so
+// App stays comparable). Empty allows any origin; requests without an
+// Origin header (native apps, servers) are never affected.
+type Origins string
+
+// MaxOrigins bounds an app's origin list.
+const MaxOrigins = 20
+
+// ParseOrigins reads a list of origins separated by commas, spaces or new
+// lines, checks each (http or https, a host, an optional port, nothing
+// else), and returns it lower-cased, without duplicates.
+func ParseOrigins(s string) (Origins, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+		o := strings.ToLower(strings.TrimRight(f, "/"))
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || len(o) > 200 {
+			return "", Errorf(Invalid, "%q is not an origin such as https://app.example.com or http://localhost:3000", f)
+		}
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	if len(out) > MaxOrigins {
+		return "", Errorf(Invalid, "at most %d allowed origins", MaxOrigins)
+	}
+	return Origins(strings.Join(out, " ")), nil
+}
+
+// Allows reports whether a request with this Origin header may use the
+// app's API key. No header, or no list, allows.
+func (o Origins) Allows(origin string) bool {
+	if o == "" || origin == "" {
+		return true
+	}
+	origin = strings.ToLower(origin)
+	for _, x := range strings.Fields(string(o)) {
+		if x == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns the origins.
+func (o Origins) List() []string { return strings.Fields(string(o)) }

@@ -328,7 +328,7 @@ func adminCommands(getenv func(string) string) []*cobra.Command {
 	appPath := func(a []string) string { return "/apps/" + esc(a[0]) }
 
 	// app
-	var appSet struct{ accessTTL, authTTL, name, visitors, bots string }
+	var appSet struct{ accessTTL, authTTL, name, visitors, bots, origins string }
 	var atk struct{ alg, secretFile, pubFile, jwksURL string }
 	app := group("app", "Create, list and configure apps",
 		v("create", "Create an app and its first API key (shown once)", []string{"NAME"}, nil,
@@ -359,6 +359,7 @@ func adminCommands(getenv func(string) string) []*cobra.Command {
 				fs.StringVar(&appSet.name, "name", "", "the app's `NAME`")
 				fs.StringVar(&appSet.visitors, "visitors", "", "visitor sessions: off, on, or secure (a signature from your backend is required)")
 				fs.StringVar(&appSet.bots, "bots", "", "bot sessions: off or on")
+				fs.StringVar(&appSet.origins, "allowed-origins", "", "comma-separated browser `ORIGINS` allowed to log in with the API key (https://app.example), or \"any\"")
 			},
 			func(ctx context.Context, c *call, a []string) (*result, error) {
 				body := map[string]any{}
@@ -379,8 +380,15 @@ func adminCommands(getenv func(string) string) []*cobra.Command {
 				default:
 					return nil, usageErr("--bots takes on or off, not %q", appSet.bots)
 				}
+				switch appSet.origins {
+				case "":
+				case "any":
+					body["allowedOrigins"] = []string{}
+				default:
+					body["allowedOrigins"] = strings.Split(appSet.origins, ",")
+				}
 				if len(body) == 0 {
-					return nil, usageErr("app set: nothing to change (use --access-token-ttl, --auth-token-ttl, --name, --visitors or --bots)")
+					return nil, usageErr("app set: nothing to change (use --access-token-ttl, --auth-token-ttl, --name, --visitors, --bots or --allowed-origins)")
 				}
 				out, err := c.admin(ctx, "PATCH", appPath(a), body)
 				return &result{obj: out}, err

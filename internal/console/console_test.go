@@ -296,3 +296,30 @@ func TestConsoleOnPostgres(t *testing.T) {
 		t.Fatalf("dashboard on PostgreSQL: %d", p.status)
 	}
 }
+
+// The settings form sets the app's allowed origins (and refuses a bad one).
+func TestConsoleAllowedOrigins(t *testing.T) {
+	e := newEnv(t)
+	appID, _ := e.app("demo")
+	pw := e.admin("ann", gatehouse.RoleAdmin)
+	b := e.browser()
+	csrf := b.mustSignIn("ann", pw)
+	settings := "/console/apps/" + appID + "/settings"
+	if p := b.do("POST", settings, url.Values{"csrf": {csrf}, "allowedOrigins": {"https://app.example\nhttp://localhost:3000"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("save origins: %d %s", p.status, p.body)
+	}
+	if a, _ := e.svc.App(context.Background(), appID); a.Origins != "https://app.example http://localhost:3000" {
+		t.Fatalf("stored origins %q", a.Origins)
+	}
+	if p := b.get("/console/apps/" + appID); !strings.Contains(p.body, "https://app.example\nhttp://localhost:3000") {
+		t.Fatal("the settings page does not show the origins")
+	}
+	if p := b.do("POST", settings, url.Values{"csrf": {csrf}, "allowedOrigins": {"javascript:alert(1)"}}); p.status != http.StatusBadRequest {
+		t.Fatalf("bad origin: %d", p.status)
+	}
+	// The secure-mode button leaves the origins alone.
+	b.do("POST", settings, url.Values{"csrf": {csrf}, "secureMode": {"on"}})
+	if a, _ := e.svc.App(context.Background(), appID); a.Origins == "" || !a.SecureMode {
+		t.Fatalf("after secure mode on: %+v", a)
+	}
+}

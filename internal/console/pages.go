@@ -204,6 +204,14 @@ func (h *Handler) updateApp(w http.ResponseWriter, r *http.Request, p *page) {
 			*dst = &d
 		}
 	}
+	if v, ok := r.PostForm["allowedOrigins"]; ok {
+		o, err := gatehouse.ParseOrigins(strings.Join(v, " "))
+		if err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
+		u.Origins = &o
+	}
 	_, err := h.svc.UpdateApp(r.Context(), appID, u)
 	h.audit(r, p, "app.update", appID, "", u.String(), err)
 	if err != nil {

@@ -236,17 +236,19 @@ type appJSON struct {
 	CustomerTokenAudience string `json:"customerTokenAudience"`
 	CustomerTokenMaxTTL   string `json:"customerTokenMaxTTL"`
 	// Visitor and bot sessions: visitors off, on or secure; bots on/off.
-	Visitors  string `json:"visitors"`
-	Bots      bool   `json:"bots"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
+	Visitors string `json:"visitors"`
+	Bots     bool   `json:"bots"`
+	// Browser origins allowed to log in with the API key; empty: any.
+	AllowedOrigins []string `json:"allowedOrigins"`
+	CreatedAt      string   `json:"createdAt"`
+	UpdatedAt      string   `json:"updatedAt"`
 }
 
 func newAppJSON(a gatehouse.App) appJSON {
 	return appJSON{AppID: a.ID, NetworkID: a.ID, Name: a.Name, SecureMode: a.SecureMode,
 		AccessTokenTTL: a.AccessTTL.String(), AuthTokenTTL: a.AuthTokenTTL.String(),
 		CustomerTokenIssuer: a.TokenIssuer, CustomerTokenAudience: a.TokenAudience, CustomerTokenMaxTTL: a.CustomerTokenMaxTTL().String(),
-		Visitors: string(a.Visitors), Bots: a.Bots,
+		Visitors: string(a.Visitors), Bots: a.Bots, AllowedOrigins: append([]string{}, a.Origins.List()...),
 		CreatedAt: wire.Time(a.CreatedAt), UpdatedAt: wire.Time(a.UpdatedAt)}
 }
 
@@ -348,15 +350,16 @@ func parseTTL(s *string) (*time.Duration, error) {
 
 func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name                  *string `json:"name"`
-		SecureMode            *bool   `json:"secureMode"`
-		AccessTokenTTL        *string `json:"accessTokenTTL"`
-		AuthTokenTTL          *string `json:"authTokenTTL"`
-		CustomerTokenIssuer   *string `json:"customerTokenIssuer"`
-		CustomerTokenAudience *string `json:"customerTokenAudience"`
-		CustomerTokenMaxTTL   *string `json:"customerTokenMaxTTL"`
-		Visitors              *string `json:"visitors"`
-		Bots                  *bool   `json:"bots"`
+		Name                  *string   `json:"name"`
+		SecureMode            *bool     `json:"secureMode"`
+		AccessTokenTTL        *string   `json:"accessTokenTTL"`
+		AuthTokenTTL          *string   `json:"authTokenTTL"`
+		CustomerTokenIssuer   *string   `json:"customerTokenIssuer"`
+		CustomerTokenAudience *string   `json:"customerTokenAudience"`
+		CustomerTokenMaxTTL   *string   `json:"customerTokenMaxTTL"`
+		Visitors              *string   `json:"visitors"`
+		Bots                  *bool     `json:"bots"`
+		AllowedOrigins        *[]string `json:"allowedOrigins"`
 	}
 	if !decode(w, r, &req, false) {
 		return
@@ -366,6 +369,14 @@ func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 	if req.Visitors != nil {
 		m := gatehouse.VisitorMode(*req.Visitors)
 		u.Visitors = &m
+	}
+	if req.AllowedOrigins != nil {
+		o, err := gatehouse.ParseOrigins(strings.Join(*req.AllowedOrigins, " "))
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		u.Origins = &o
 	}
 	var err error
 	if u.TokenMaxTTL, err = parseTTL(req.CustomerTokenMaxTTL); err != nil {

@@ -47,6 +47,9 @@ func (h *handler) login(version string) http.HandlerFunc {
 			return
 		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
+		if !h.allowedOrigin(w, r, key) {
+			return
+		}
 		if h.lim != nil {
 			// The limits are keyed on the app, so the key is checked
 			// first; Login checks it again (a map lookup and a hash).
@@ -122,6 +125,9 @@ func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
 			return
 		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
+		if !h.allowedOrigin(w, r, key) {
+			return
+		}
 		var (
 			admit   func() error
 			appID   string
@@ -197,6 +203,24 @@ func writeSession(w http.ResponseWriter, r *http.Request, res *session.LoginResu
 			HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+var errOrigin = gatehouse.Errorf(gatehouse.Forbidden, "This origin may not log in to this app")
+
+// allowedOrigin refuses (403) a login from a browser origin the app does
+// not list (gatehouse.Origins). Requests without an Origin header (native
+// apps, servers) and apps without a list pass; an unknown key is left to
+// the login, which refuses it.
+func (h *handler) allowedOrigin(w http.ResponseWriter, r *http.Request, key gatehouse.Secret) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if a, ok := h.sessions.AppForAPIKey(key); ok && !a.Origins.Allows(origin) {
+		h.writeError(w, r, errOrigin)
+		return false
+	}
+	return true
 }
 
 // authenticate returns the principal of the request's bearer token, or

@@ -57,6 +57,7 @@ type AppUpdate struct {
 	TokenMaxTTL   *time.Duration
 	Visitors      *gatehouse.VisitorMode
 	Bots          *bool
+	Origins       *gatehouse.Origins
 }
 
 // String describes the change for the audit log (app settings hold no
@@ -82,6 +83,15 @@ func (u AppUpdate) String() string {
 	str("customerTokenIssuer", u.TokenIssuer)
 	str("customerTokenAudience", u.TokenAudience)
 	dur("customerTokenMaxTTL", u.TokenMaxTTL)
+	if u.Visitors != nil {
+		parts = append(parts, "visitors="+string(*u.Visitors))
+	}
+	if u.Bots != nil {
+		parts = append(parts, fmt.Sprintf("bots=%t", *u.Bots))
+	}
+	if u.Origins != nil {
+		parts = append(parts, fmt.Sprintf("allowedOrigins=%q", string(*u.Origins)))
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -109,6 +119,9 @@ func (u *AppUpdate) apply(a *gatehouse.App) {
 	}
 	if u.Visitors != nil {
 		a.Visitors = *u.Visitors
+	}
+	if u.Origins != nil {
+		a.Origins = *u.Origins
 	}
 	if u.Bots != nil {
 		a.Bots = *u.Bots

@@ -56,7 +56,7 @@ func one[T any](ctx context.Context, db *DB, scan func(pgx.Row) (T, error), q st
 
 // Apps.
 
-const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl, visitors, bots"
+const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl, visitors, bots, allowed_origins"
 
 func scanApp(r pgx.Row) (gatehouse.App, error) {
 	var (
@@ -64,7 +64,7 @@ func scanApp(r pgx.Row) (gatehouse.App, error) {
 		access, auth, maxTTL int64
 		created, updated     pgtype.Timestamptz
 	)
-	err := r.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL, &a.Visitors, &a.Bots)
+	err := r.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL, &a.Visitors, &a.Bots, &a.Origins)
 	a.AccessTTL, a.AuthTokenTTL, a.TokenMaxTTL = durMS(access), durMS(auth), durMS(maxTTL)
 	a.CreatedAt, a.UpdatedAt = fromTS(created), fromTS(updated)
 	return a, err
@@ -72,9 +72,9 @@ func scanApp(r pgx.Row) (gatehouse.App, error) {
 
 func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 	return db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO apps ("+appCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		_, err := tx.Exec(ctx, "INSERT INTO apps ("+appCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 			a.ID, a.Name, a.SecureMode, msOf(a.AccessTTL), msOf(a.AuthTokenTTL), ts(a.CreatedAt), ts(a.UpdatedAt),
-			a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL), visitorMode(a.Visitors), a.Bots)
+			a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL), visitorMode(a.Visitors), a.Bots, a.Origins)
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
 		}
@@ -105,9 +105,9 @@ func (db *DB) UpdateApp(ctx context.Context, id string, update func(*gatehouse.A
 		if err := update(&a); err != nil {
 			return err
 		}
-		if _, err = tx.Exec(ctx, "UPDATE apps SET name = $1, secure_mode = $2, access_ttl = $3, auth_ttl = $4, updated_at = $5, token_issuer = $6, token_audience = $7, token_max_ttl = $8, visitors = $9, bots = $10 WHERE id = $11",
+		if _, err = tx.Exec(ctx, "UPDATE apps SET name = $1, secure_mode = $2, access_ttl = $3, auth_ttl = $4, updated_at = $5, token_issuer = $6, token_audience = $7, token_max_ttl = $8, visitors = $9, bots = $10, allowed_origins = $11 WHERE id = $12",
 			a.Name, a.SecureMode, msOf(a.AccessTTL), msOf(a.AuthTokenTTL), ts(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, msOf(a.TokenMaxTTL),
-			visitorMode(a.Visitors), a.Bots, id); err != nil {
+			visitorMode(a.Visitors), a.Bots, a.Origins, id); err != nil {
 			return err
 		}
 		return appendEvent(ctx, tx, store.Event{Kind: store.EventApp, App: &a})

@@ -24,12 +24,12 @@ func notFound(err error, what string) error {
 
 // Apps.
 
-const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl, visitors, bots"
+const appCols = "id, name, secure_mode, access_ttl, auth_ttl, created_at, updated_at, token_issuer, token_audience, token_max_ttl, visitors, bots, allowed_origins"
 
 func scanApp(s scanner) (gatehouse.App, error) {
 	var a gatehouse.App
 	var access, auth, created, updated, maxTTL int64
-	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL, &a.Visitors, &a.Bots)
+	err := s.Scan(&a.ID, &a.Name, &a.SecureMode, &access, &auth, &created, &updated, &a.TokenIssuer, &a.TokenAudience, &maxTTL, &a.Visitors, &a.Bots, &a.Origins)
 	a.AccessTTL, a.AuthTokenTTL = time.Duration(access)*time.Millisecond, time.Duration(auth)*time.Millisecond
 	a.TokenMaxTTL = time.Duration(maxTTL) * time.Millisecond
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
@@ -38,9 +38,9 @@ func scanApp(s scanner) (gatehouse.App, error) {
 
 func (db *DB) CreateApp(ctx context.Context, a gatehouse.App) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := db.txExec(ctx, tx, "INSERT INTO apps ("+appCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			a.ID, a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.CreatedAt), ms(a.UpdatedAt),
-			a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), visitorMode(a.Visitors), a.Bots)
+			a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(), visitorMode(a.Visitors), a.Bots, a.Origins)
 		if isUnique(err) {
 			return fmt.Errorf("app %s: %w", a.ID, store.ErrConflict)
 		}
@@ -75,9 +75,9 @@ func (db *DB) UpdateApp(ctx context.Context, id string, update func(*gatehouse.A
 		if err := update(&a); err != nil {
 			return err
 		}
-		if _, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ?, visitors = ?, bots = ? WHERE id = ?",
+		if _, err = db.txExec(ctx, tx, "UPDATE apps SET name = ?, secure_mode = ?, access_ttl = ?, auth_ttl = ?, updated_at = ?, token_issuer = ?, token_audience = ?, token_max_ttl = ?, visitors = ?, bots = ?, allowed_origins = ? WHERE id = ?",
 			a.Name, a.SecureMode, a.AccessTTL.Milliseconds(), a.AuthTokenTTL.Milliseconds(), ms(a.UpdatedAt), a.TokenIssuer, a.TokenAudience, a.TokenMaxTTL.Milliseconds(),
-			visitorMode(a.Visitors), a.Bots, id); err != nil {
+			visitorMode(a.Visitors), a.Bots, a.Origins, id); err != nil {
 			return err
 		}
 		return db.appendEvent(ctx, tx, store.Event{Kind: store.EventApp, App: &a})

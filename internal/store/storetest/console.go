@@ -321,3 +321,23 @@ func testCountLiveSessions(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testAppOrigins: an app's allowed origins are stored by CreateApp and
+// UpdateApp and read back.
+func testAppOrigins(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := gatehouse.App{ID: "app1", Name: "a", AccessTTL: gatehouse.DefaultAccessTTL, AuthTokenTTL: gatehouse.DefaultAuthTokenTTL,
+		Origins: "https://a.example", CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateApp(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetApp(ctx, "app1"); err != nil || got.Origins != "https://a.example" {
+		t.Fatalf("GetApp = %+v, %v", got, err)
+	}
+	if _, err := s.UpdateApp(ctx, "app1", func(x *gatehouse.App) error { x.Origins = "https://b.example http://localhost:3000"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.ListApps(ctx); err != nil || len(list) != 1 || list[0].Origins != "https://b.example http://localhost:3000" {
+		t.Fatalf("ListApps = %+v, %v", list, err)
+	}
+}

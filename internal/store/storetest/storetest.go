@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"SearchUsers", testSearchUsers},
 		{"CountLiveSessions", testCountLiveSessions},
+		{"AppOrigins", testAppOrigins},
 		{"AppVisitorSettings", testAppVisitorSettings},
 		{"UserTypes", testUserTypes},
 		{"VisitorSecrets", testVisitorSecrets},
