@@ -30,6 +30,10 @@ import (
 // eventPage is how many events one read of the log returns.
 const eventPage = 500
 
+// settleTimeout bounds how long a change waits for its event to be applied
+// on its own node.
+const settleTimeout = 2 * time.Second
+
 // defaultPollEvery is how often Run reads the log without a wake-up.
 const defaultPollEvery = time.Second
 
@@ -151,6 +155,10 @@ func (s *Service) Sync(ctx context.Context) error {
 // in memory; a failure here only delays the publication to Run's next
 // read.
 func (s *Service) settle(ctx context.Context) {
+	// The change is done; a database that stops answering now must not
+	// hold the caller past a short bound.
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
 	if err := s.Sync(ctx); err != nil {
 		s.Wake()
 		s.log.Warn("event log not applied after a change; will retry", "err", err)

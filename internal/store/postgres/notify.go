@@ -36,9 +36,16 @@ func (db *DB) notifier() {
 			return
 		case <-db.notify:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		// Without arguments pgx uses the simple protocol: one round trip.
-		db.pool.Exec(ctx, "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY "+EventChannel+"; COMMIT")
-		cancel()
+		// A failure is retried once (a connection the pool had not yet
+		// found broken); after that the nodes' polls find the event.
+		for range 2 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			// Without arguments pgx uses the simple protocol: one round trip.
+			_, err := db.pool.Exec(ctx, "BEGIN; SET LOCAL synchronous_commit = off; NOTIFY "+EventChannel+"; COMMIT")
+			cancel()
+			if err == nil {
+				break
+			}
+		}
 	}
 }
