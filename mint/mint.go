@@ -13,6 +13,10 @@
 //     app logs in with it. Signer makes such tokens.
 //
 // Handler wraps either behind the backend's own "who is this user" check.
+//
+// For apps in secure visitor mode, VisitorSigner (and VisitorSignature)
+// signs the device ids the backend lets in as visitors, and
+// VisitorSignatureHandler serves the signatures to the app.
 package mint
 
 import (
