@@ -1,7 +1,9 @@
 // Package token mints and verifies the credentials Gatehouse issues:
 // access tokens (EdDSA-signed JWTs carrying the social.plus payload),
-// secure-mode auth tokens (short HMAC-bound strings), and the public JWKS of
-// the signing key ring.
+// secure-mode auth tokens (short HMAC-bound strings), the public JWKS of
+// the signing key ring, and secure visitor signatures (HMAC-SHA256 over the
+// device id and expiry, checked in constant time against each live visitor
+// secret).
 //
 // It does no I/O and knows nothing about sessions or storage: callers hand
 // it keys and a clock. Verification accepts only the algorithm each key is
