@@ -219,7 +219,8 @@ func TestRNSDKSecureVisitor(t *testing.T) {
 	r := runRN(t, s, apiKey, device,
 		step("visitor"),
 		step("visitor", "authSignature", otherSig, "authSignatureExpiresAt", otherExp),
-		step("visitor", "authSignature", sig, "authSignatureExpiresAt", exp))
+		step("visitor", "authSignature", sig, "authSignatureExpiresAt", exp),
+		step("secureLogout"))
 	for i, e := range r.steps[:2] {
 		if e.OK || e.Code != 400100 || e.AccessToken != "" {
 			t.Fatalf("refused step %d: %+v", i, e)
@@ -228,7 +229,13 @@ func TestRNSDKSecureVisitor(t *testing.T) {
 	if ok := r.steps[2]; !ok.OK || ok.State != "established" || ok.UserType != "visitor" || ok.DeviceID != device {
 		t.Fatalf("signed visitor login: %+v (states %v)", ok, r.states)
 	}
-	if got := strings.Join(r.states, ","); got != "establishing,notLoggedIn,established" {
+	// A visitor's secureLogout is the one write its token may make.
+	if lo := r.steps[3]; !lo.OK || lo.State != "notLoggedIn" {
+		t.Fatalf("visitor secureLogout: %+v", lo)
+	}
+	st, body := s.call("GET", "/api/v3/sessions", "", "Authorization", "Bearer "+r.steps[2].AccessToken)
+	wantErrorBody(t, st, body, 401, 400100)
+	if got := strings.Join(r.states, ","); got != "establishing,notLoggedIn,established,notLoggedIn" {
 		t.Fatalf("states = %s (established only after the signed login)", got)
 	}
 	// The secret deleted: the same signature no longer lets the device in.
