@@ -35,9 +35,7 @@ func TestEventLogReadYourWrites(t *testing.T) {
 	s := startServer(t)
 	app := s.cliJSON("app", "create", "log")
 	appID, apiKey := app["appId"].(string), app["apiKey"].(string)
-	if st, body := s.call("GET", "/readyz", ""); st != 200 {
-		t.Fatalf("readyz: %d %s", st, body)
-	}
+	waitReady(t, s, "at start")
 	for i := range 20 {
 		tok := s.login(apiKey, "alice", "d1")
 		other := s.login(apiKey, "alice", "d2")

@@ -95,14 +95,12 @@ func TestDataDirLock(t *testing.T) {
 		t.Fatalf("migrate up while serving: exit %d %s", code, errOut)
 	}
 	// The first still serves, alone.
-	if st, _ := s.call("GET", "/readyz", ""); st != 200 {
-		t.Fatalf("readyz of the first: %d", st)
-	}
+	waitReady(t, s, "of the first")
 	s.stop()
 	s.start()
-	if st, _ := s.call("GET", "/readyz", ""); st != 200 {
-		t.Fatalf("readyz after a restart on the freed directory: %d", st)
-	}
+	// Ready once the restarted server has loaded its state and started its
+	// listeners; until then /readyz may rightly answer 503.
+	waitReady(t, s, "after a restart on the freed directory")
 }
 
 // TestReadyzWhenTheStoreCannotCommit: while another process holds the
@@ -110,9 +108,7 @@ func TestDataDirLock(t *testing.T) {
 // the store, /healthz stays 200; when the lock goes, /readyz is 200 again.
 func TestReadyzWhenTheStoreCannotCommit(t *testing.T) {
 	s := startServer(t)
-	if st, body := s.call("GET", "/readyz", ""); st != 200 {
-		t.Fatalf("readyz: %d %s", st, body)
-	}
+	waitReady(t, s, "at start")
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.data, "gatehouse.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
@@ -155,4 +151,17 @@ func TestReadyzWhenTheStoreCannotCommit(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitReady polls /readyz until it answers 200. A server may rightly answer
+// 503 for a moment after it starts listening (state loading, listeners
+// starting), and its store probe may take longer than the probe's 2 s wait
+// when a loaded CI machine stalls an fsync; a node that never becomes ready
+// still fails the test.
+func waitReady(t *testing.T, s *server, when string) {
+	t.Helper()
+	within(t, 15*time.Second, "readyz "+when, func() bool {
+		st, _ := s.call("GET", "/readyz", "")
+		return st == 200
+	})
 }
