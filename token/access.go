@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -148,16 +149,53 @@ func checkAccessClaims(c *AccessClaims, want Expectations) error {
 // Cache remembers tokens whose signature has been verified, so that the
 // token validation hot path does no public-key operation for a token it has
 // seen. Claims are re-checked against the clock on every hit; revocation is
-// the caller's business. It is bounded; when full, a part is dropped.
+// the caller's business. It is bounded by bytes; when full, a part is
+// dropped.
+//
+// An entry costs about 250 bytes whatever the token's length (a token is
+// about 450): it is keyed by the last 16 characters of the token's
+// signature (92 random bits, which only a holder of the token knows), and
+// a hit also needs the whole token's keyed 64-bit hash to match, so a
+// token that differs anywhere is verified afresh. The claims are kept
+// compacted: strings that must equal another (issuer, network id, the
+// user claim's internal id) share one, audiences (app ids) are interned,
+// and the jti, used by nothing after verification, is not kept. A
+// different token that matched both key and hash (2^-64, and the hash's
+// seed is secret) would get the claims of a token with its signature
+// prefix — one its sender already holds.
 type Cache struct {
-	mu      sync.RWMutex
-	max     int
-	entries map[string]*AccessClaims
+	mu       sync.RWMutex
+	maxBytes int
+	bytes    int
+	seed     maphash.Seed
+	entries  map[cacheKey]*cacheEntry
+	interned map[string]string // audiences
 }
 
-// NewCache returns a cache holding at most max tokens.
-func NewCache(max int) *Cache {
-	return &Cache{max: max, entries: make(map[string]*AccessClaims)}
+const cacheKeyLen = 16
+
+type cacheKey [cacheKeyLen]byte
+
+type cacheEntry struct {
+	sum    uint64 // keyed hash of the whole token
+	claims AccessClaims
+}
+
+// entryOverhead is an entry's cost besides its own strings: the entry as
+// allocated (160 bytes) and its map slot (key, pointer and control byte,
+// at the map's load factor).
+const entryOverhead = 160 + 32
+
+func (e *cacheEntry) size() int {
+	return entryOverhead + len(e.claims.Subject) + len(e.claims.SessionID) + len(e.claims.User.PublicUserID)
+}
+
+// maxInterned bounds the audience table (one entry per app).
+const maxInterned = 4096
+
+// NewCache returns a cache holding at most maxBytes of tokens.
+func NewCache(maxBytes int) *Cache {
+	return &Cache{maxBytes: maxBytes, seed: maphash.MakeSeed(), entries: make(map[cacheKey]*cacheEntry), interned: map[string]string{}}
 }
 
 // Verifier verifies access tokens against a ring through a cache.
@@ -166,47 +204,96 @@ type Verifier struct {
 	Cache *Cache
 }
 
-// Verify is Ring.Verify with the cache in front.
+// Verify is Ring.Verify with the cache in front. The claims returned are
+// shared: do not modify them.
 func (v *Verifier) Verify(raw string, want Expectations) (*AccessClaims, error) {
-	v.Cache.mu.RLock()
-	c, ok := v.Cache.entries[raw]
-	v.Cache.mu.RUnlock()
-	if ok {
-		if err := checkAccessClaims(c, want); err != nil {
-			return nil, err
+	k, keyed := cacheKeyOf(raw)
+	var sum uint64
+	if keyed {
+		sum = maphash.Comparable(v.Cache.seed, raw)
+		v.Cache.mu.RLock()
+		e := v.Cache.entries[k]
+		v.Cache.mu.RUnlock()
+		if e != nil && e.sum == sum {
+			if err := checkAccessClaims(&e.claims, want); err != nil {
+				return nil, err
+			}
+			return &e.claims, nil
 		}
-		return c, nil
 	}
 	c, err := v.Ring().Verify(raw, want)
 	if err != nil {
 		return nil, err
 	}
-	v.Cache.add(raw, c)
+	if keyed {
+		v.Cache.add(k, sum, c)
+	}
 	return c, nil
 }
 
-func (c *Cache) add(raw string, claims *AccessClaims) {
+// cacheKeyOf is the key of a token: its last 16 characters, which in a
+// token of ours are the signature's (about 92 random bits: the last
+// character carries 2).
+func cacheKeyOf(raw string) (cacheKey, bool) {
+	var k cacheKey
+	if len(raw) < 64 {
+		return k, false
+	}
+	copy(k[:], raw[len(raw)-cacheKeyLen:])
+	return k, true
+}
+
+func (c *Cache) add(k cacheKey, sum uint64, v *AccessClaims) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
+	aud, ok := c.interned[v.Audience]
+	if !ok {
+		aud = v.Audience
+		if len(c.interned) < maxInterned {
+			c.interned[aud] = aud
+		}
+	}
+	e := &cacheEntry{sum: sum, claims: AccessClaims{
+		User:      UserClaim{UserInternalID: v.Subject, PublicUserID: v.User.PublicUserID, NetworkID: aud},
+		Issuer:    v.Issuer,
+		Subject:   v.Subject,
+		Audience:  aud,
+		SessionID: v.SessionID,
+		IssuedAt:  v.IssuedAt,
+		ExpiresAt: v.ExpiresAt,
+	}}
+	if old := c.entries[k]; old != nil {
+		c.bytes -= old.size()
+	}
+	if c.bytes+e.size() > c.maxBytes {
 		// Drop about a quarter; map order is random, which is good enough
 		// for a cache whose misses cost one signature check.
 		n := max(1, len(c.entries)/4)
-		for k := range c.entries {
+		for k, old := range c.entries {
 			if n == 0 {
 				break
 			}
+			c.bytes -= old.size()
 			delete(c.entries, k)
 			n--
 		}
 	}
-	c.entries[raw] = claims
+	c.entries[k] = e
+	c.bytes += e.size()
+}
+
+// Bytes returns the cache's size in bytes, as it counts them.
+func (c *Cache) Bytes() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
 }
 
 // Purge empties the cache, for when keys are withdrawn.
 func (c *Cache) Purge() {
 	c.mu.Lock()
-	c.entries = make(map[string]*AccessClaims)
+	c.entries = make(map[cacheKey]*cacheEntry)
+	c.bytes = 0
 	c.mu.Unlock()
 }
 

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -103,7 +104,7 @@ func TestRotation(t *testing.T) {
 func TestCacheRechecksExpiry(t *testing.T) {
 	r := testRing(t)
 	tok, _ := r.Sign(testClaims(t0, time.Hour))
-	v := Verifier{Ring: func() *Ring { return r }, Cache: NewCache(2)}
+	v := Verifier{Ring: func() *Ring { return r }, Cache: NewCache(600)}
 	if _, err := v.Verify(tok, Expectations{Issuer: "gatehouse", Now: t0}); err != nil {
 		t.Fatal(err)
 	}
@@ -116,14 +117,43 @@ func TestCacheRechecksExpiry(t *testing.T) {
 		tk, _ := r.Sign(c)
 		v.Verify(tk, Expectations{Issuer: "gatehouse", Now: t0})
 	}
-	if n := len(v.Cache.entries); n > 2 {
-		t.Fatalf("cache holds %d entries, bound is 2", n)
+	if n, b := len(v.Cache.entries), v.Cache.Bytes(); n > 2 || b > 600 {
+		t.Fatalf("cache holds %d entries, %d bytes; bound is 600 bytes", n, b)
 	}
 	// Garbage is never cached.
 	v.Cache.Purge()
 	v.Verify(tok+"x", Expectations{Issuer: "gatehouse", Now: t0})
 	if len(v.Cache.entries) != 0 {
 		t.Fatal("a refused token was cached")
+	}
+}
+
+// A cache hit needs the whole token: one that shares a cached token's
+// signature but differs anywhere else is verified afresh, and refused.
+func TestCacheHitNeedsTheWholeToken(t *testing.T) {
+	r := testRing(t)
+	tok, _ := r.Sign(testClaims(t0, time.Hour))
+	v := Verifier{Ring: func() *Ring { return r }, Cache: NewCache(1 << 20)}
+	want := Expectations{Issuer: "gatehouse", Now: t0}
+	if _, err := v.Verify(tok, want); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok, ".")
+	other := testClaims(t0, time.Hour)
+	other.Subject, other.User.UserInternalID = "victim", "victim"
+	payload, _ := json.Marshal(other)
+	for name, forged := range map[string]string{
+		"payload swapped": parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2],
+		"header changed":  "e30." + parts[1] + "." + parts[2],
+		"signature tail":  tok[:len(tok)-2] + "AA",
+	} {
+		if c, err := v.Verify(forged, want); err == nil {
+			t.Errorf("%s: accepted (subject %s)", name, c.Subject)
+		}
+	}
+	c, err := v.Verify(tok, want)
+	if err != nil || c.Subject != testClaims(t0, time.Hour).Subject || c.ID != "" {
+		t.Fatalf("cached claims %+v, %v (the jti is not kept)", c, err)
 	}
 }
 

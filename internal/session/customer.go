@@ -56,6 +56,14 @@ func legacyRevocationKey(raw string) string { return hex.EncodeToString(digest(r
 
 func isLegacyRevocationKey(k string) bool { return len(k) == 32 }
 
+// newCustomerTokenCache returns an empty cache of verified customer
+// tokens, keyed by their text (they come from outside, in any form).
+func (s *Service) newCustomerTokenCache() *bounded[string, *customerToken] {
+	return newBounded(s.cacheBytes/12, func(raw string, ct *customerToken) int {
+		return 16 + 8 + slotExtra + strSize(raw) + 160 + strSize(ct.userInternalID) + strSize(ct.publicID) + strSize(ct.hash) + strSize(ct.legacy)
+	})
+}
+
 // customerSessionID is the session id of a customer token, for revocation
 // and realtime: customer tokens have no session record.
 func customerSessionID(hash string) string { return "ct:" + hash }
@@ -222,7 +230,7 @@ func (s *Service) forgetVerificationKey(appID, keyID string) {
 		}
 	}
 	s.cjwks[appID] = jk
-	s.ctokens = newBounded[*customerToken](cacheSize / 8)
+	s.ctokens = s.newCustomerTokenCache()
 	s.mu.Unlock()
 }
 

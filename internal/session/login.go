@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"hash/maphash"
 	"time"
@@ -128,14 +129,15 @@ func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.L
 	if res.Replaced != nil {
 		s.revoked[res.Replaced.ID] = res.Replaced.ExpiresAt
 	}
-	s.devices.put(deviceKey(a.ID, req.DeviceID), &deviceEntry{
+	u := res.User
+	s.internApp(&u)
+	s.userSnaps.put(u.ID, &u)
+	s.devices.put(newDeviceKey(a.ID, req.DeviceID), deviceEntry{
 		sessionID:  res.Session.ID,
-		userID:     res.User.ID,
-		durableExp: res.Session.ExpiresAt,
+		userID:     u.ID, // shares the snapshot's string
+		durableExp: res.Session.ExpiresAt.UnixNano(),
 		info:       s.infoHash(req.DeviceInfo),
 	})
-	u := res.User
-	s.userSnaps.put(u.ID, &u)
 	s.mu.Unlock()
 	if res.Replaced != nil {
 		revokedReplaced.Inc()
@@ -167,9 +169,27 @@ func sessionSlack(ttl time.Duration) time.Duration {
 type deviceEntry struct {
 	sessionID  string
 	userID     string
-	durableExp time.Time
+	durableExp int64 // Unix nanoseconds
 	info       uint64
 }
+
+// deviceKey names an app's device: the first 16 bytes of the SHA-256 of
+// the app id and device id (a device id may be 150 bytes; a collision
+// needs 2^64 devices).
+type deviceKey [16]byte
+
+func newDeviceKey(appID, deviceID string) deviceKey {
+	h := sha256.New()
+	h.Write([]byte(appID))
+	h.Write([]byte{0})
+	h.Write([]byte(deviceID))
+	var k deviceKey
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// deviceSize: the user id is shared with the user snapshot.
+func deviceSize(_ deviceKey, d deviceEntry) int { return 16 + 48 + slotExtra + strSize(d.sessionID) }
 
 // infoHash identifies a device info for the login fast path. A collision
 // (2^-64, and the seed is secret) would only skip recording a changed
@@ -185,8 +205,6 @@ func (s *Service) infoHash(d gatehouse.DeviceInfo) uint64 {
 	return h.Sum64()
 }
 
-func deviceKey(appID, deviceID string) string { return appID + "\x00" + deviceID }
-
 // fastLogin serves a returning user's login on the device it already holds
 // without touching the store, when everything the store would do is already
 // true: same user, session not revoked, user neither banned nor deleted,
@@ -194,23 +212,23 @@ func deviceKey(appID, deviceID string) string { return appID + "\x00" + deviceID
 // else takes the transactional path.
 func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *wire.LoginRequest, name *string, iat, exp time.Time) (LoginResult, bool) {
 	s.mu.RLock()
-	d := s.devices.get(deviceKey(a.ID, req.DeviceID))
+	d, found := s.devices.lookup(newDeviceKey(a.ID, req.DeviceID))
 	var (
 		u       *gatehouse.User
 		flags   userFlags
 		revoked bool
 	)
-	if d != nil {
+	if found {
 		u = s.userSnaps.get(d.userID)
 		flags = s.users[d.userID]
 		_, revoked = s.revoked[d.sessionID]
 	}
 	s.mu.RUnlock()
-	if d == nil || u == nil || u.UserID != req.UserID || u.Type.OrSignedIn() != typ || flags.banned || flags.deleted || revoked ||
-		exp.After(d.durableExp) || d.info != s.infoHash(req.DeviceInfo) || (name != nil && *name != u.DisplayName) {
+	if !found || u == nil || u.UserID != req.UserID || u.Type.OrSignedIn() != typ || flags.banned || flags.deleted || revoked ||
+		exp.UnixNano() > d.durableExp || d.info != s.infoHash(req.DeviceInfo) || (name != nil && *name != u.DisplayName) {
 		return LoginResult{}, false
 	}
-	sess := gatehouse.Session{ID: d.sessionID, AppID: a.ID, UserInternalID: u.ID, DeviceID: req.DeviceID, DeviceInfo: req.DeviceInfo, ExpiresAt: d.durableExp}
+	sess := gatehouse.Session{ID: d.sessionID, AppID: a.ID, UserInternalID: u.ID, DeviceID: req.DeviceID, DeviceInfo: req.DeviceInfo, ExpiresAt: time.Unix(0, d.durableExp).UTC()}
 	res, err := s.issue(a, u, sess, req, iat, exp)
 	return res, err == nil
 }

@@ -26,8 +26,12 @@ type Config struct {
 	Issuer string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// TokenCache bounds the verified-token cache (default 100 000).
-	TokenCache int
+	// CacheBytes bounds the memory of the service's caches together
+	// (default DefaultCacheBytes): a third for verified access tokens, a
+	// third for user snapshots, a sixth for devices, the rest for customer
+	// tokens and their users. A miss costs a signature check or a store
+	// read, never a wrong answer.
+	CacheBytes int
 	// Publisher pushes session events to live connections; none when nil.
 	Publisher Publisher
 	// SealKey (32 bytes) encrypts the customers' HMAC secrets at rest; it is
@@ -98,15 +102,16 @@ type Service struct {
 	ckeys         map[string][]token.CustomerKey         // app -> static keys
 	cjwks         map[string][]gatehouse.VerificationKey // app -> JWKS keys
 	revokedTokens map[string]time.Time                   // revocation key -> expiry
-	custUsers     *bounded[*gatehouse.User]              // app+public id -> user
-	ctokens       *bounded[*customerToken]               // verified tokens
+	custUsers     *bounded[string, *gatehouse.User]      // app+public id -> user
+	ctokens       *bounded[string, *customerToken]       // verified tokens
 	// legacyRevocations: the store held revocations under the old key
 	// (digest of the raw text) at start, so tokens are checked under both.
 	legacyRevocations bool
 
 	// Caches for the login fast path, filled after committed logins.
-	devices   *bounded[*deviceEntry]    // app+device -> session held
-	userSnaps *bounded[*gatehouse.User] // internal user id -> user
+	devices    *bounded[deviceKey, deviceEntry]  // app+device -> session held
+	userSnaps  *bounded[string, *gatehouse.User] // internal user id -> user
+	cacheBytes int
 
 	adminHash atomic.Pointer[[]byte]
 
@@ -142,15 +147,10 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		revoked: map[string]time.Time{},
 		users:   map[string]userFlags{},
 
-		devices:   newBounded[*deviceEntry](cacheSize),
-		userSnaps: newBounded[*gatehouse.User](cacheSize),
-
 		fetcher:       cfg.KeyFetcher,
 		ckeys:         map[string][]token.CustomerKey{},
 		cjwks:         map[string][]gatehouse.VerificationKey{},
 		revokedTokens: map[string]time.Time{},
-		custUsers:     newBounded[*gatehouse.User](cacheSize),
-		ctokens:       newBounded[*customerToken](cacheSize / 8),
 
 		bus:       bus{sem: make(chan struct{}, 1), wake: make(chan struct{}, 1)},
 		failAfter: cfg.FailClosedAfter,
@@ -185,11 +185,15 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	if s.issuer == "" {
 		s.issuer = "gatehouse"
 	}
-	n := cfg.TokenCache
-	if n <= 0 {
-		n = 100_000
+	s.cacheBytes = cfg.CacheBytes
+	if s.cacheBytes <= 0 {
+		s.cacheBytes = DefaultCacheBytes
 	}
-	s.verifier = token.Verifier{Ring: s.ring.Load, Cache: token.NewCache(n)}
+	s.verifier = token.Verifier{Ring: s.ring.Load, Cache: token.NewCache(s.cacheBytes / 3)}
+	s.userSnaps = newBounded(s.cacheBytes/3, userSnapSize)
+	s.devices = newBounded(s.cacheBytes/6, deviceSize)
+	s.custUsers = newBounded(s.cacheBytes/12, custUserSize)
+	s.ctokens = s.newCustomerTokenCache()
 	return s
 }
 
@@ -462,37 +466,86 @@ func storeErr(err error, what string) error {
 	return gatehouse.Wrap(gatehouse.Unavailable, err, "storage unavailable, try again")
 }
 
-// cacheSize bounds each login cache; a miss only costs a store round trip.
-const cacheSize = 1 << 20
+// DefaultCacheBytes is the default memory bound of the caches, about 3 KB
+// for each of 250,000 sessions (a session's entries take under 1 KiB: see
+// BenchmarkSessionMemory).
+const DefaultCacheBytes = 768 << 20
 
-// bounded is a map that drops about a quarter of its entries, in map order,
-// when full. The caller synchronizes.
-type bounded[V any] struct {
-	max int
-	m   map[string]V
+// bounded is a map bounded by bytes: a put that would take it past maxBytes
+// first drops about a quarter of its entries, in map order. size tells
+// what an entry costs (its map slot and what only it references). The
+// caller synchronizes.
+type bounded[K comparable, V any] struct {
+	maxBytes, bytes int
+	size            func(K, V) int
+	m               map[K]V
 }
 
-func newBounded[V any](max int) *bounded[V] {
-	return &bounded[V]{max: max, m: make(map[string]V)}
+func newBounded[K comparable, V any](maxBytes int, size func(K, V) int) *bounded[K, V] {
+	return &bounded[K, V]{maxBytes: maxBytes, size: size, m: make(map[K]V)}
 }
 
-func (b *bounded[V]) get(k string) V { return b.m[k] }
+func (b *bounded[K, V]) get(k K) V { return b.m[k] }
 
-func (b *bounded[V]) put(k string, v V) {
-	if _, ok := b.m[k]; !ok && len(b.m) >= b.max {
-		n := max(1, len(b.m)/4)
-		for k := range b.m {
-			if n == 0 {
+func (b *bounded[K, V]) lookup(k K) (V, bool) {
+	v, ok := b.m[k]
+	return v, ok
+}
+
+func (b *bounded[K, V]) put(k K, v V) {
+	if old, ok := b.m[k]; ok {
+		b.bytes -= b.size(k, old)
+	}
+	n := b.size(k, v)
+	if b.bytes+n > b.maxBytes {
+		drop := max(1, len(b.m)/4)
+		for k, old := range b.m {
+			if drop == 0 {
 				break
 			}
+			b.bytes -= b.size(k, old)
 			delete(b.m, k)
-			n--
+			drop--
 		}
 	}
 	b.m[k] = v
+	b.bytes += n
 }
 
-func (b *bounded[V]) delete(k string) { delete(b.m, k) }
+// Entry sizes, as the caches count them: the map slot (key, value, control
+// byte at the load factor) plus what the entry alone references, rounded
+// as the allocator does.
+const (
+	userSize  = 176 // gatehouse.User as allocated
+	slotExtra = 8
+)
+
+func strSize(s string) int { return (len(s) + 15) &^ 15 }
+
+// userSnapSize: the key is the user's id, shared with the snapshot, and the
+// app id is interned (internApp).
+func userSnapSize(id string, u *gatehouse.User) int {
+	return 16 + 8 + slotExtra + userSize + strSize(id) + strSize(u.UserID) + strSize(u.DisplayName)
+}
+
+func custUserSize(k string, u *gatehouse.User) int {
+	return 16 + 8 + slotExtra + strSize(k) + userSize + strSize(u.ID) + strSize(u.AppID) + strSize(u.UserID) + strSize(u.DisplayName)
+}
+
+// internApp makes u share its app id with the app table. The caller holds
+// s.mu.
+func (s *Service) internApp(u *gatehouse.User) {
+	if a := s.apps[u.AppID]; a != nil {
+		u.AppID = a.ID
+	}
+}
+
+func (b *bounded[K, V]) delete(k K) {
+	if old, ok := b.m[k]; ok {
+		b.bytes -= b.size(k, old)
+		delete(b.m, k)
+	}
+}
 
 // SetPublisher sets the publisher after construction (the broker needs the
 // service to authenticate, and the service the broker to publish).

@@ -20,4 +20,4 @@ func (s *Service) CacheSizes() map[string]float64 {
 	}
 }
 
-func (b *bounded[V]) len() int { return len(b.m) }
+func (b *bounded[K, V]) len() int { return len(b.m) }

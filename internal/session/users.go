@@ -107,6 +107,7 @@ func (s *Service) restrict(u gatehouse.User, revoked []gatehouse.Session) {
 		s.revoked[x.ID] = x.ExpiresAt
 	}
 	if s.userSnaps.get(u.ID) != nil {
+		s.internApp(&u)
 		s.userSnaps.put(u.ID, &u)
 	}
 	s.mu.Unlock()
