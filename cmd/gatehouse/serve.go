@@ -161,6 +161,7 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 		metrics.GaugeFuncs("gatehouse_event_last_applied_id", "Id of the last event of the log this node applied, by store (compare nodes).", "store", func() map[string]float64 {
 			return map[string]float64{driver: float64(svc.LastEventApplied())}
 		})
+		metrics.GaugeFuncs("gatehouse_cache_bytes", "Bytes the bounded caches count, by cache (within the cache budget).", "cache", svc.CacheBytes)
 		metrics.GaugeFuncs("gatehouse_realtime_connections", "MQTT connections open now.", "transport", func() map[string]float64 {
 			return map[string]float64{"websocket": float64(broker.Connections())}
 		})

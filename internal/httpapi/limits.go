@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
@@ -84,9 +87,17 @@ func (h *handler) admitLogin(w http.ResponseWriter, r *http.Request, addr, appID
 	return true
 }
 
+// refusals counts 429 answers by limit: login_user, login_app, api_key,
+// server_key, auth_token, admin_token.
+var refusals = metrics.Factory.NewCounterVec(prometheus.CounterOpts{
+	Name: "gatehouse_ratelimit_refusals_total",
+	Help: "Requests refused by a rate limit (HTTP 429), by limit.",
+}, []string{"limit"})
+
 // refuse writes the 429.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, kind, addr, appID string, wait time.Duration) {
 	secs := max(1, int((wait+time.Second-1)/time.Second))
+	refusals.WithLabelValues(kind).Inc()
 	if h.lim.onRefuse != nil {
 		h.lim.onRefuse(kind)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
@@ -41,6 +42,31 @@ func TestLoginLimitedPerUser(t *testing.T) {
 	e.login(a, "bob", "phone")
 	e.clock.Advance(time.Second)
 	e.login(a, "alice", "phone")
+	if n := refusalsCounted(t, "login_user"); n < 1 {
+		t.Fatalf("gatehouse_ratelimit_refusals_total{limit=login_user} = %v", n)
+	}
+}
+
+// refusalsCounted reads the Prometheus refusal counter of a limit.
+func refusalsCounted(t *testing.T, limit string) float64 {
+	t.Helper()
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gatehouse_ratelimit_refusals_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "limit" && l.GetValue() == limit {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // SECURITY.md case 75, the noisy neighbour: an app past its login budget

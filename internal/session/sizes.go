@@ -21,3 +21,17 @@ func (s *Service) CacheSizes() map[string]float64 {
 }
 
 func (b *bounded[K, V]) len() int { return len(b.m) }
+
+// CacheBytes reports the bytes each bounded cache counts, for the
+// gatehouse_cache_bytes gauge; together they stay within Config.CacheBytes.
+func (s *Service) CacheBytes() map[string]float64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return map[string]float64{
+		"verified_tokens": float64(s.verifier.Cache.Bytes()),
+		"login_devices":   float64(s.devices.bytes),
+		"login_users":     float64(s.userSnaps.bytes),
+		"customer_users":  float64(s.custUsers.bytes),
+		"customer_tokens": float64(s.ctokens.bytes),
+	}
+}
