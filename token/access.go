@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -169,7 +170,7 @@ type Cache struct {
 	bytes    int
 	seed     maphash.Seed
 	entries  map[cacheKey]*cacheEntry
-	interned map[string]string // audiences
+	interned map[string]string // app ids, user types, key ids
 }
 
 const cacheKeyLen = 16
@@ -182,15 +183,15 @@ type cacheEntry struct {
 }
 
 // entryOverhead is an entry's cost besides its own strings: the entry as
-// allocated (160 bytes) and its map slot (key, pointer and control byte,
-// at the map's load factor).
-const entryOverhead = 160 + 32
+// allocated and its map slot (key, pointer and control byte, at the map's
+// load factor).
+const entryOverhead = int(unsafe.Sizeof(cacheEntry{})) + 32
 
 func (e *cacheEntry) size() int {
 	return entryOverhead + len(e.claims.Subject) + len(e.claims.SessionID) + len(e.claims.User.PublicUserID)
 }
 
-// maxInterned bounds the audience table (one entry per app).
+// maxInterned bounds the intern table (app ids, user types, key ids).
 const maxInterned = 4096
 
 // NewCache returns a cache holding at most maxBytes of tokens.
@@ -246,22 +247,17 @@ func cacheKeyOf(raw string) (cacheKey, bool) {
 func (c *Cache) add(k cacheKey, sum uint64, v *AccessClaims) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	aud, ok := c.interned[v.Audience]
-	if !ok {
-		aud = v.Audience
-		if len(c.interned) < maxInterned {
-			c.interned[aud] = aud
-		}
-	}
-	e := &cacheEntry{sum: sum, claims: AccessClaims{
-		User:      UserClaim{UserInternalID: v.Subject, PublicUserID: v.User.PublicUserID, NetworkID: aud},
-		Issuer:    v.Issuer,
-		Subject:   v.Subject,
-		Audience:  aud,
-		SessionID: v.SessionID,
-		IssuedAt:  v.IssuedAt,
-		ExpiresAt: v.ExpiresAt,
-	}}
+	// A copy of every claim, with the strings that repeat across tokens
+	// shared: equal ones made one, the few distinct ones (app ids, user
+	// types, key ids) interned.
+	e := &cacheEntry{sum: sum, claims: *v}
+	cl := &e.claims
+	cl.Audience = c.intern(v.Audience)
+	cl.User.NetworkID = cl.Audience
+	cl.User.UserInternalID = cl.Subject
+	cl.UserType = c.intern(v.UserType)
+	cl.KeyID = c.intern(v.KeyID)
+	cl.ID = ""
 	if old := c.entries[k]; old != nil {
 		c.bytes -= old.size()
 	}
@@ -280,6 +276,18 @@ func (c *Cache) add(k cacheKey, sum uint64, v *AccessClaims) {
 	}
 	c.entries[k] = e
 	c.bytes += e.size()
+}
+
+// intern returns the table's copy of x, adding x while there is room. The
+// caller holds c.mu.
+func (c *Cache) intern(x string) string {
+	if y, ok := c.interned[x]; ok {
+		return y
+	}
+	if len(c.interned) < maxInterned {
+		c.interned[x] = x
+	}
+	return x
 }
 
 // Bytes returns the cache's size in bytes, as it counts them.
