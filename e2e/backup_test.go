@@ -30,11 +30,10 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	apiKey := a.cliJSON("app", "create", "Backup")["apiKey"].(string)
 
 	type op struct {
-		token          string
-		loginAck       time.Time
-		logoutStart    time.Time
-		logoutAck      time.Time // zero: not logged out
-		loggedOutAfter bool
+		token       string
+		loginAck    time.Time
+		logoutStart time.Time
+		logoutAck   time.Time // zero: not logged out
 	}
 	var (
 		mu  sync.Mutex

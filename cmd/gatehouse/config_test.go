@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,5 +164,50 @@ func TestRealtimeAndOriginSettings(t *testing.T) {
 		if _, err := parseServeConfig(bad, envMap(nil)); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestReadmeGoSnippetsCompile builds every Go block of the README as the
+// program it is (go build with an overlay that places each inside the
+// module, nothing written to the work tree), so the snippets compile as
+// written.
+func TestReadmeGoSnippetsCompile(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	overlay := map[string]map[string]string{"Replace": {}}
+	var pkgs []string
+	parts := strings.Split(string(readme), "```go\n")
+	for i, p := range parts[1:] {
+		code, _, ok := strings.Cut(p, "```")
+		if !ok {
+			t.Fatalf("Go block %d is not closed", i+1)
+		}
+		if !strings.HasPrefix(code, "package ") {
+			t.Errorf("Go block %d is not a whole program (it must start with a package clause):\n%s", i+1, code)
+			continue
+		}
+		src := filepath.Join(tmp, fmt.Sprintf("snippet%d.go", i+1))
+		os.WriteFile(src, []byte(code), 0o600)
+		dir := fmt.Sprintf("internal/readmesnippet%d", i+1)
+		overlay["Replace"][filepath.Join(root, dir, "main.go")] = src
+		pkgs = append(pkgs, "./"+dir)
+	}
+	if len(pkgs) == 0 {
+		return
+	}
+	ov := filepath.Join(tmp, "overlay.json")
+	b, _ := json.Marshal(overlay)
+	os.WriteFile(ov, b, 0o600)
+	cmd := exec.Command("go", append([]string{"build", "-overlay", ov, "-o", t.TempDir()}, pkgs...)...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("README Go snippets do not compile: %v\n%s", err, out)
 	}
 }

@@ -186,8 +186,6 @@ func (p *page) actor() gatehouse.Actor {
 	return gatehouse.Actor{Kind: gatehouse.ActorAdmin, AdminID: p.admin.ID, Name: p.admin.Name, Role: p.admin.Role, Via: gatehouse.ViaConsole}
 }
 
-type pageKey struct{}
-
 // authed serves a page that needs a signed-in administrator; without one it
 // redirects a GET to the sign-in page and refuses anything else with 401.
 // A POST must carry the session's anti-CSRF token and no foreign Origin.

@@ -23,6 +23,8 @@ import (
 
 // eventLockClass is the first key of the event-log advisory lock (the
 // second is 0).
+//
+//lint:ignore U1000 names the number spelled out in eventLockSQL
 const eventLockClass = 0x6765 // "ge"
 
 // appendEvent writes an event in the change's transaction. It must be the
