@@ -163,8 +163,9 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 
 // sameOrigin refuses a state change whose Origin (or, without one, Referer)
 // names another site. The anti-CSRF token is the real defence; this one
-// costs nothing and stops a request even if a token leaked.
-func sameOrigin(r *http.Request) bool {
+// costs nothing and stops a request even if a token leaked. Behind a
+// trusted proxy that rewrites Host, its X-Forwarded-Host is the site.
+func (h *Handler) sameOrigin(r *http.Request) bool {
 	src := r.Header.Get("Origin")
 	if src == "" {
 		src = r.Header.Get("Referer")
@@ -173,7 +174,13 @@ func sameOrigin(r *http.Request) bool {
 		return true // not a browser, or one that sends neither: the token decides
 	}
 	u, err := url.Parse(src)
-	return err == nil && u.Host == r.Host
+	if err != nil {
+		return false
+	}
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" && h.opts.Proxies.FromProxy(r) {
+		return u.Host == fh
+	}
+	return u.Host == r.Host
 }
 
 // page is one request's view of the console: who is signed in.
@@ -212,7 +219,7 @@ func (h *Handler) authed(next func(w http.ResponseWriter, r *http.Request, p *pa
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(p.sess.CSRF)) != 1 {
+			if !h.sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(p.sess.CSRF)) != 1 {
 				h.render(w, r, http.StatusForbidden, "error", &p, map[string]any{"Message": "This form has expired or did not come from the console. Go back, reload the page and try again."})
 				return
 			}

@@ -132,6 +132,18 @@ func TestCookieAndHeaders(t *testing.T) {
 	if c := strings.Join(p.header.Values("Set-Cookie"), "\n"); !strings.Contains(c, "gatehouse_console=") || !strings.Contains(c, "Secure") {
 		t.Fatalf("cookie behind a trusted https proxy: %q", c)
 	}
+	// A proxy that rewrites Host names the site in X-Forwarded-Host: the
+	// Origin check compares with that, from a trusted proxy only.
+	csrf := find(t, csrfRe, b.get("/console/").body)
+	b.hdr.Set("X-Forwarded-Host", "console.example")
+	b.hdr.Set("Origin", "https://console.example")
+	if p := b.do("POST", "/console/apps", url.Values{"csrf": {csrf}, "name": {"via proxy"}}); p.status != 200 {
+		t.Fatalf("create through a Host-rewriting proxy: %d", p.status)
+	}
+	b.hdr.Set("Origin", "https://evil.example")
+	if p := b.do("POST", "/console/apps", url.Values{"csrf": {csrf}, "name": {"evil"}}); p.status != http.StatusForbidden {
+		t.Fatalf("foreign origin through the proxy: %d", p.status)
+	}
 }
 
 // Ten failed sign-ins lock the name for a while, the right password too,

@@ -67,7 +67,7 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	pre, err := r.Cookie(preCookie)
-	if err != nil || !sameOrigin(r) || len(pre.Value) != 64 || r.PostFormValue("pre") != pre.Value {
+	if err != nil || !h.sameOrigin(r) || len(pre.Value) != 64 || r.PostFormValue("pre") != pre.Value {
 		h.showLogin(w, r, http.StatusForbidden, "The sign-in form expired. Try again.")
 		return
 	}

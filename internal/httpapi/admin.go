@@ -111,6 +111,10 @@ func (w *resultWriter) WriteHeader(st int) {
 	w.ResponseWriter.WriteHeader(st)
 }
 
+// Unwrap gives http.ResponseController the underlying writer (the backup
+// download lifts its write deadline through it).
+func (w *resultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *resultWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
