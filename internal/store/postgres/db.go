@@ -119,6 +119,16 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Probe commits one small write (the health row), so /readyz can tell a
+// database that answers but cannot commit (read-only, disk full, a standby)
+// from one that serves. It implements session.Prober.
+func (db *DB) Probe(ctx context.Context) error {
+	return db.tx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO health (id, checked_at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at")
+		return err
+	})
+}
+
 // Ping reports whether the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := bound(ctx, opTimeout)

@@ -155,6 +155,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 		name string
 		fn   func() error
 	}{
+		{"Probe", func() error { return db.Probe(ctx) }},
 		{"GetApp", func() error { _, err := db.GetApp(ctx, "app1"); return err }},
 		{"ListApps", func() error { _, err := db.ListApps(ctx); return err }},
 		{"UpdateApp", func() error {
@@ -197,6 +198,70 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	}
 	if _, err := db.UpdateApp(ctx, "app1", func(a *gatehouse.App) error { a.Name = "c"; return nil }); err != nil {
 		t.Fatalf("write after recovery: %v", err)
+	}
+	if err := db.Probe(ctx); err != nil {
+		t.Fatalf("probe after recovery: %v", err)
+	}
+}
+
+// TestProbeNeedsCommits: a database that answers queries but cannot commit
+// a write (here: read-only by default for new sessions) fails the readiness
+// probe, and passes it again once writes commit.
+func TestProbeNeedsCommits(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	if err := db.Probe(ctx); err != nil {
+		t.Fatalf("probe of a healthy database: %v", err)
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	readOnly := func(on bool) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = %v", cfg.Database, on)); err != nil {
+			t.Fatal(err)
+		}
+		// The setting applies to new sessions: end the pool's.
+		if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", cfg.Database); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readOnly(true)
+	t.Cleanup(func() {
+		admin.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = false", cfg.Database))
+	})
+	// The pool notices its killed connections on first use; every attempt
+	// on a fresh connection must fail as read-only.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := db.ListApps(ctx)
+		if err == nil {
+			break // reads work on the read-only database
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reads on the read-only database: %v", err)
+		}
+	}
+	if err := db.Probe(ctx); err == nil {
+		t.Fatal("probe passed on a database that cannot commit writes")
+	}
+	readOnly(false)
+	deadline = time.Now().Add(20 * time.Second)
+	for db.Probe(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("probe did not pass again once writes commit: %v", db.Probe(ctx))
+		}
 	}
 }
 
