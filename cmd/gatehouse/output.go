@@ -22,15 +22,26 @@ var columnOrder = []string{
 }
 
 // printHuman prints an object as aligned FIELD VALUE rows, its lists as
-// aligned tables.
+// aligned tables. An empty list is a "-" row beside other fields (an app's
+// empty allowedOrigins, a user's roles), and "no sessions" only when the
+// list is all there is to show.
 func printHuman(w io.Writer, obj map[string]any) {
-	var scalars, lists []string
+	var scalars, lists, empty []string
 	for k, v := range obj {
-		if l, ok := v.([]any); ok && (len(l) == 0 || isObject(l[0])) {
+		l, ok := v.([]any)
+		switch {
+		case ok && len(l) == 0:
+			empty = append(empty, k)
+		case ok && isObject(l[0]):
 			lists = append(lists, k)
-		} else {
+		default:
 			scalars = append(scalars, k)
 		}
+	}
+	if len(scalars) > 0 || len(lists) > 0 {
+		scalars = append(scalars, empty...)
+	} else {
+		lists = empty
 	}
 	sortFields(scalars)
 	sort.Strings(lists)
