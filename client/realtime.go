@@ -2,9 +2,9 @@ package client
 
 import (
 	"context"
-	"strings"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // Realtime keeps a live connection for an established session, through
@@ -40,10 +40,7 @@ func (c *Client) startRealtimeLocked() {
 	}
 	c.stopRealtimeLocked()
 	s := c.sess
-	net := s.path
-	if i := strings.Index(net, "/user/"); i >= 0 {
-		net = net[:i]
-	}
+	net := wire.NetworkOfPath(s.path)
 	sessGen := c.sessGen
 	rs := RealtimeSession{URL: c.cfg.Endpoint.MQTT, NetworkID: net, UserID: s.userID, InternalID: s.internalID, Path: s.path,
 		DeviceID: c.deviceIDLocked(), Token: func() string {

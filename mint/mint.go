@@ -34,8 +34,10 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/token"
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
@@ -194,17 +196,11 @@ func (s *Signer) Sign(userID string) (string, time.Time, error) {
 	}
 	var jti [12]byte
 	rand.Read(jti[:])
-	claims := map[string]any{
-		"user": map[string]string{"userId": userID, "publicUserId": userID, "networkId": s.NetworkID},
-		"iat":  iat.Unix(),
-		"exp":  exp.Unix(),
-		"jti":  hex.EncodeToString(jti[:]),
-	}
-	if s.Issuer != "" {
-		claims["iss"] = s.Issuer
-	}
+	claims := token.NewCustomerPayload(s.NetworkID, userID, iat, exp)
+	claims.JTI = hex.EncodeToString(jti[:])
+	claims.Iss = s.Issuer
 	if s.Audience != "" {
-		claims["aud"] = s.Audience
+		claims.Aud = jwt.Audience{s.Audience}
 	}
 	payload, _ := json.Marshal(claims)
 	obj, err := signer.Sign(payload)

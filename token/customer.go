@@ -240,6 +240,39 @@ type CustomerClaims struct {
 	ExpiresAt    time.Time
 }
 
+// CustomerUser is the "user" claim of a customer token. VerifyCustomer
+// takes the user from publicUserId, else userId.
+type CustomerUser struct {
+	UserID       string `json:"userId"`
+	PublicUserID string `json:"publicUserId"`
+	NetworkID    string `json:"networkId"`
+}
+
+// CustomerPayload is the claims set of a customer token (wire spec §8):
+// what a customer's backend signs (mint.Signer builds it with
+// NewCustomerPayload) and what VerifyCustomer reads. The dates stay raw so
+// that VerifyCustomer can refuse anything but an integer NumericDate.
+type CustomerPayload struct {
+	User CustomerUser    `json:"user"`
+	Iss  string          `json:"iss,omitempty"`
+	Aud  jwt.Audience    `json:"aud,omitempty"`
+	Exp  json.RawMessage `json:"exp,omitempty"`
+	Iat  json.RawMessage `json:"iat,omitempty"`
+	Nbf  json.RawMessage `json:"nbf,omitempty"`
+	JTI  string          `json:"jti,omitempty"`
+}
+
+// NewCustomerPayload returns the claims of a customer token for userID of
+// the app networkID, valid from iat to exp (whole seconds). Set Iss, Aud
+// and JTI as needed.
+func NewCustomerPayload(networkID, userID string, iat, exp time.Time) CustomerPayload {
+	return CustomerPayload{
+		User: CustomerUser{UserID: userID, PublicUserID: userID, NetworkID: networkID},
+		Iat:  json.RawMessage(strconv.FormatInt(iat.Unix(), 10)),
+		Exp:  json.RawMessage(strconv.FormatInt(exp.Unix(), 10)),
+	}
+}
+
 // PeekNetwork reads, without verifying, which app a customer token names
 // (user.networkId, else a single aud), so the caller can pick that app's
 // keys. Nothing read here is trusted before VerifyCustomer.
@@ -252,10 +285,8 @@ func PeekNetwork(raw string) (string, error) {
 		return "", ErrMalformed
 	}
 	var p struct {
-		User struct {
-			NetworkID string `json:"networkId"`
-		} `json:"user"`
-		Aud any `json:"aud"`
+		User CustomerUser `json:"user"`
+		Aud  any          `json:"aud"`
 	}
 	if json.Unmarshal(b, &p) != nil {
 		return "", ErrMalformed
@@ -337,18 +368,7 @@ func VerifyCustomer(raw string, keys []CustomerKey, want CustomerExpectations) (
 }
 
 func checkCustomerClaims(payload []byte, want CustomerExpectations) (*CustomerClaims, error) {
-	var p struct {
-		User struct {
-			UserID       string `json:"userId"`
-			PublicUserID string `json:"publicUserId"`
-			NetworkID    string `json:"networkId"`
-		} `json:"user"`
-		Iss string          `json:"iss"`
-		Aud jwt.Audience    `json:"aud"`
-		Exp json.RawMessage `json:"exp"`
-		Iat json.RawMessage `json:"iat"`
-		Nbf json.RawMessage `json:"nbf"`
-	}
+	var p CustomerPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, errors.Join(ErrClaims, err)
 	}

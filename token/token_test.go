@@ -254,3 +254,25 @@ func FuzzVerifyCustomer(f *testing.F) {
 		PeekNetwork(s)
 	})
 }
+
+// The claims a backend signs (NewCustomerPayload, used by mint.Signer) are
+// the claims VerifyCustomer reads.
+func TestCustomerPayloadRoundTrip(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	p := NewCustomerPayload("net1", "alice", now, now.Add(time.Hour))
+	p.Iss, p.Aud, p.JTI = "backend", []string{"net1"}, "j1"
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"aud":"net1"`) || !strings.Contains(string(b), `"iat":1800000000`) {
+		t.Fatalf("payload %s: aud must be a string, dates integers", b)
+	}
+	c, err := checkCustomerClaims(b, CustomerExpectations{Now: now, Issuer: "backend", Audience: "net1", MaxTTL: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicUserID != "alice" || c.NetworkID != "net1" || !c.IssuedAt.Equal(now) || !c.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("claims %+v", c)
+	}
+}

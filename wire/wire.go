@@ -6,6 +6,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
@@ -82,10 +83,46 @@ type User struct {
 	UpdatedAt      string          `json:"updatedAt"`
 }
 
+// userSegment separates the network id from the user's internal id in a
+// user path; it is also the user's own MQTT topic.
+const userSegment = "/user/"
+
 // UserPath is the user's path: "<networkId>/user/<_id>". The SDKs derive the
-// network id and MQTT topics from it.
+// network id and MQTT topics from it; it is also the user's own MQTT topic,
+// on which the server sends EventUserBanned.
 func UserPath(networkID, internalID string) string {
-	return networkID + "/user/" + internalID
+	return networkID + userSegment + internalID
+}
+
+// NetworkOfPath returns the network id of a user path (the whole path when
+// it is not one).
+func NetworkOfPath(path string) string {
+	if i := strings.Index(path, userSegment); i >= 0 {
+		return path[:i]
+	}
+	return path
+}
+
+// Realtime event types (wire spec §13.3).
+const (
+	// EventUserBanned is sent on the user's own topic (UserPath) only:
+	// the SDKs act on it without checking whose ban it is.
+	EventUserBanned = "user.didGlobalBan"
+	// EventUserDeleted is sent on the network topic; the SDKs act on it
+	// only when it names their own user.
+	EventUserDeleted = "user.deleted"
+)
+
+// Event is a realtime event payload (wire spec §13.3):
+// {"eventType": …, "data": {users, files}}.
+type Event struct {
+	EventType string `json:"eventType"`
+	Data      Users  `json:"data"`
+}
+
+// NewUserEvent returns the event of type eventType about one user.
+func NewUserEvent(eventType string, u User) Event {
+	return Event{EventType: eventType, Data: Users{Users: []User{u}, Files: []File{}}}
 }
 
 var emptyObject = json.RawMessage("{}")

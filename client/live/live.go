@@ -49,11 +49,6 @@ func New(opts Options) client.Realtime {
 	return &live{opts: opts}
 }
 
-type event struct {
-	EventType string     `json:"eventType"`
-	Data      wire.Users `json:"data"`
-}
-
 // Start connects in the background and returns at once.
 func (l *live) Start(ctx context.Context, s client.RealtimeSession, terminate func(gatehouse.TerminationReason)) func() {
 	log := l.opts.Logger
@@ -65,17 +60,17 @@ func (l *live) Start(ctx context.Context, s client.RealtimeSession, terminate fu
 		topics[t] = 0
 	}
 	onMessage := func(_ paho.Client, m paho.Message) {
-		var ev event
+		var ev wire.Event
 		if json.Unmarshal(m.Payload(), &ev) != nil {
 			return
 		}
 		switch ev.EventType {
-		case "user.didGlobalBan":
+		case wire.EventUserBanned:
 			// Only ever sent on the user's own topic.
 			if m.Topic() == s.Path {
 				terminate(gatehouse.ReasonGlobalBan)
 			}
-		case "user.deleted":
+		case wire.EventUserDeleted:
 			if len(ev.Data.Users) > 0 && ev.Data.Users[0].UserID == s.UserID {
 				terminate(gatehouse.ReasonUserDeleted)
 			}

@@ -28,6 +28,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	mqtt "github.com/mochi-mqtt/server/v2"
+
+	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // Identity is who an access token belongs to.
@@ -232,7 +234,7 @@ func Topics(networkID, userID string) []string {
 		networkID + "/smartfeed/" + userID + "/channels",
 		networkID + "/smartfeed/" + userID + "/messagefeeds",
 		networkID + "/smartfeed/" + userID + "/messages",
-		networkID + "/user/" + userID,
+		wire.UserPath(networkID, userID),
 		networkID + "/marker/user/" + userID,
 		networkID + "/videostreaming",
 	}

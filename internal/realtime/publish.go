@@ -13,12 +13,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
-// Event payload (wire spec §13.3): {"eventType": …, "data": {users, files}}.
-type event struct {
-	EventType string     `json:"eventType"`
-	Data      wire.Users `json:"data"`
-}
-
 var (
 	errBanned  = errors.New("user banned")
 	errDeleted = errors.New("user deleted")
@@ -31,7 +25,7 @@ var (
 // written to each of the user's connections before they are closed.
 func (b *Broker) UserBanned(u gatehouse.User) {
 	w := wire.NewUser(&u)
-	payload, _ := json.Marshal(event{EventType: "user.didGlobalBan", Data: wire.Users{Users: []wire.User{w}, Files: []wire.File{}}})
+	payload, _ := json.Marshal(wire.NewUserEvent(wire.EventUserBanned, w))
 	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserInternalID == u.ID })
 	b.deliverAndClose(clients, w.Path, payload, errBanned)
 	d := time.Since(u.UpdatedAt)
@@ -44,7 +38,7 @@ func (b *Broker) UserBanned(u gatehouse.User) {
 // then closes the deleted user's connections.
 func (b *Broker) UserDeleted(u gatehouse.User) {
 	w := wire.NewUser(&u)
-	payload, _ := json.Marshal(event{EventType: "user.deleted", Data: wire.Users{Users: []wire.User{w}, Files: []wire.File{}}})
+	payload, _ := json.Marshal(wire.NewUserEvent(wire.EventUserDeleted, w))
 	clients := b.hook.match(func(id Identity) bool { return id.AppID == u.AppID && id.UserInternalID == u.ID })
 	b.deliverAndClose(clients, u.AppID, payload, errDeleted)
 	if err := b.srv.Publish(u.AppID, payload, false, 0); err != nil {
