@@ -107,7 +107,7 @@ type Broker struct {
 	clientAddr     func(*http.Request) string
 }
 
-// New returns a broker. Call Run to start it and mount Handler at /mqtt.
+// New returns a broker. Call Run to start it and mount it (ServeHTTP) at /mqtt.
 func New(log *slog.Logger, cfg Config, auth AuthFunc) (*Broker, error) {
 	b := &Broker{log: log, origins: map[string]bool{}, grace: cfg.CloseGrace, connectTimeout: cfg.ConnectTimeout, clientAddr: cfg.ClientAddr}
 	if b.clientAddr == nil {
@@ -169,51 +169,47 @@ var upgrader = websocket.Upgrader{
 	Subprotocols:    []string{"mqtt"},
 	ReadBufferSize:  4096,
 	WriteBufferSize: 4096,
-	// The Origin is checked by Handler against the allowlist.
+	// The Origin is checked by ServeHTTP against the allowlist.
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// Handler upgrades GET /mqtt to a WebSocket and hands it to the broker.
-func (b *Broker) Handler() http.Handler { return b }
-
-// ServeHTTP is Handler's work: the Broker is mounted at /mqtt.
+// ServeHTTP upgrades GET /mqtt to a WebSocket and hands it to the broker:
+// the Broker is the handler mounted at /mqtt.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	{
-		if o := r.Header.Get("Origin"); o != "" && !b.anyOrig && !b.origins[strings.TrimRight(o, "/")] {
-			http.Error(w, "origin not allowed", http.StatusForbidden)
-			return
-		}
-		wait, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		establish := b.ln.establishFn(wait)
-		cancel()
-		if establish == nil {
-			http.Error(w, "realtime is not running", http.StatusServiceUnavailable)
-			return
-		}
-		// Until it authenticates, a socket is held against the caps on
-		// unauthenticated sockets: tens of thousands of silent WebSockets
-		// once exhausted the process's file handles.
-		addr := b.clientAddr(r)
-		slot, refusal := b.pending.acquire(addr)
-		if refusal != nil {
-			b.refuse(w, r, refusal)
-			return
-		}
-		defer slot.release()
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return // the upgrader has answered
-		}
-		defer c.Close()
-		// The HTTP server's read and write deadlines outlive the hijack.
-		// Reading gets the CONNECT deadline; from the CONNECT on the broker
-		// manages keepalive deadlines itself.
-		c.UnderlyingConn().SetDeadline(time.Time{})
-		c.UnderlyingConn().SetReadDeadline(time.Now().Add(b.connectTimeout))
-		c.SetReadLimit(256 << 10)
-		if err := establish(b.ln.id, &wsConn{Conn: c.UnderlyingConn(), c: c, slot: slot}); err != nil && !errors.Is(err, net.ErrClosed) {
-			b.log.Debug("mqtt connection ended", "err", err)
-		}
+	if o := r.Header.Get("Origin"); o != "" && !b.anyOrig && !b.origins[strings.TrimRight(o, "/")] {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	wait, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	establish := b.ln.establishFn(wait)
+	cancel()
+	if establish == nil {
+		http.Error(w, "realtime is not running", http.StatusServiceUnavailable)
+		return
+	}
+	// Until it authenticates, a socket is held against the caps on
+	// unauthenticated sockets: tens of thousands of silent WebSockets
+	// once exhausted the process's file handles.
+	addr := b.clientAddr(r)
+	slot, refusal := b.pending.acquire(addr)
+	if refusal != nil {
+		b.refuse(w, r, refusal)
+		return
+	}
+	defer slot.release()
+	c, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	defer c.Close()
+	// The HTTP server's read and write deadlines outlive the hijack.
+	// Reading gets the CONNECT deadline; from the CONNECT on the broker
+	// manages keepalive deadlines itself.
+	c.UnderlyingConn().SetDeadline(time.Time{})
+	c.UnderlyingConn().SetReadDeadline(time.Now().Add(b.connectTimeout))
+	c.SetReadLimit(256 << 10)
+	if err := establish(b.ln.id, &wsConn{Conn: c.UnderlyingConn(), c: c, slot: slot}); err != nil && !errors.Is(err, net.ErrClosed) {
+		b.log.Debug("mqtt connection ended", "err", err)
 	}
 }
 

@@ -342,10 +342,15 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	return ct, nil
 }
 
+// appScopedKey names an id within an app in a cache: the app id, a NUL
+// byte, the id. App ids never hold a NUL byte, so two (app, id) pairs never
+// share a key.
+func appScopedKey(appID, id string) string { return appID + "\x00" + id }
+
 // customerUser returns the user a customer token names, creating it on
 // first use (display name = user id).
 func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*gatehouse.User, error) {
-	key := appID + "\\x00" + publicID
+	key := appScopedKey(appID, publicID)
 	s.mu.RLock()
 	u := s.custUsers.get(key)
 	s.mu.RUnlock()
