@@ -38,28 +38,26 @@ func via(r *http.Request) string {
 }
 
 // admin authenticates the request's admin credential (the root token or an
-// administrator's token), or writes the refusal: 429 while the client
+// administrator's token), or returns the refusal: 429 while the client
 // address is blocked for failed admin tokens, else 401, counted.
-func (h *handler) admin(w http.ResponseWriter, r *http.Request) (gatehouse.Actor, bool) {
+func (h *handler) admin(r *http.Request) (gatehouse.Actor, error) {
 	addr := h.clientAddr(r)
-	if h.blocked(w, r, addr, ratelimit.AdminToken) {
-		return gatehouse.Actor{}, false
+	if err := h.blocked(r, addr, ratelimit.AdminToken); err != nil {
+		return gatehouse.Actor{}, err
 	}
 	tok := adminCredential(r)
 	if tok == "" {
 		h.failed(r, addr, ratelimit.AdminToken)
-		h.writeError(w, r, errAdminRequired)
-		return gatehouse.Actor{}, false
+		return gatehouse.Actor{}, errAdminRequired
 	}
 	a, err := h.sessions.AuthenticateAdmin(r.Context(), tok, via(r))
 	if err != nil {
 		if gatehouse.ErrorCode(err) == gatehouse.Unauthenticated {
 			h.failed(r, addr, ratelimit.AdminToken)
 		}
-		h.writeError(w, r, err)
-		return a, false
+		return a, err
 	}
-	return a, true
+	return a, nil
 }
 
 type actorKey struct{}
@@ -75,8 +73,9 @@ func actor(r *http.Request) gatehouse.Actor {
 // the role.
 func (h *handler) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, ok := h.admin(w, r)
-		if !ok {
+		a, err := h.admin(r)
+		if err != nil {
+			h.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -147,7 +146,7 @@ func auditResult(st int) string {
 // perm (403; perm "" leaves the check to the service, as for
 // administrators' own tokens), runs next, and records the action with its
 // result in the audit log, refusals included.
-func (h *handler) audited(action string, perm gatehouse.Permission, next http.HandlerFunc) http.Handler {
+func (h *handler) audited(action string, perm gatehouse.Permission, next handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := actor(r)
 		n := &auditNote{}
@@ -155,7 +154,7 @@ func (h *handler) audited(action string, perm gatehouse.Permission, next http.Ha
 		if perm != "" && !a.Can(perm) {
 			h.writeError(rw, r, session.Authorize(a, perm))
 		} else {
-			next(rw, r.WithContext(context.WithValue(r.Context(), noteKey{}, n)))
+			h.serve(next)(rw, r.WithContext(context.WithValue(r.Context(), noteKey{}, n)))
 		}
 		h.recordAudit(r, a, action, n, rw.status)
 	})
@@ -163,7 +162,7 @@ func (h *handler) audited(action string, perm gatehouse.Permission, next http.Ha
 
 // adminChange authenticates a state-changing admin call outside /admin/v1
 // (the social.plus admin forms) and serves it as audited does.
-func (h *handler) adminChange(w http.ResponseWriter, r *http.Request, action string, next http.HandlerFunc) {
+func (h *handler) adminChange(w http.ResponseWriter, r *http.Request, action string, next handlerFunc) {
 	h.requireAdmin(h.audited(action, gatehouse.Manage, next)).ServeHTTP(w, r)
 }
 
@@ -295,50 +294,50 @@ func newSessionJSON(s gatehouse.Session, now time.Time) sessionJSON {
 
 // Handlers.
 
-func (h *handler) createApp(w http.ResponseWriter, r *http.Request) {
+func (h *handler) createApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name string `json:"name"`
 	}
-	if !decode(w, r, &req, false) {
-		return
+	if err := decode(w, r, &req, false); err != nil {
+		return err
 	}
 	a, key, err := h.sessions.CreateApp(r.Context(), req.Name)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	note(r).appID, note(r).detail = a.ID, "name="+a.Name
 	writeJSON(w, http.StatusCreated, struct {
 		appJSON
 		APIKey string `json:"apiKey"`
 	}{newAppJSON(a), key.Reveal()})
+	return nil
 }
 
-func (h *handler) listApps(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listApps(w http.ResponseWriter, r *http.Request) error {
 	apps, err := h.sessions.Apps(r.Context())
-	writeList(h, w, r, "apps", apps, err, newAppJSON)
+	return writeList(w, "apps", apps, err, newAppJSON)
 }
 
-// writeList answers {field: [conv(item)…]}, or the error.
-func writeList[T, J any](h *handler, w http.ResponseWriter, r *http.Request, field string, items []T, err error, conv func(T) J) {
+// writeList answers {field: [conv(item)…]}, or returns the error.
+func writeList[T, J any](w http.ResponseWriter, field string, items []T, err error, conv func(T) J) error {
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]J, 0, len(items))
 	for _, it := range items {
 		out = append(out, conv(it))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{field: out})
+	return nil
 }
 
-func (h *handler) getApp(w http.ResponseWriter, r *http.Request) {
+func (h *handler) getApp(w http.ResponseWriter, r *http.Request) error {
 	a, err := h.sessions.App(r.Context(), r.PathValue("appId"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, newAppJSON(a))
+	return nil
 }
 
 func parseTTL(s *string) (*time.Duration, error) {
@@ -352,7 +351,7 @@ func parseTTL(s *string) (*time.Duration, error) {
 	return &d, nil
 }
 
-func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
+func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name                  *string   `json:"name"`
 		SecureMode            *bool     `json:"secureMode"`
@@ -365,8 +364,8 @@ func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 		Bots                  *bool     `json:"bots"`
 		AllowedOrigins        *[]string `json:"allowedOrigins"`
 	}
-	if !decode(w, r, &req, false) {
-		return
+	if err := decode(w, r, &req, false); err != nil {
+		return err
 	}
 	u := session.AppUpdate{Name: req.Name, SecureMode: req.SecureMode, TokenIssuer: req.CustomerTokenIssuer, TokenAudience: req.CustomerTokenAudience,
 		Bots: req.Bots}
@@ -377,31 +376,27 @@ func (h *handler) updateApp(w http.ResponseWriter, r *http.Request) {
 	if req.AllowedOrigins != nil {
 		o, err := gatehouse.ParseOrigins(strings.Join(*req.AllowedOrigins, " "))
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		u.Origins = &o
 	}
 	var err error
 	if u.TokenMaxTTL, err = parseTTL(req.CustomerTokenMaxTTL); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if u.AccessTTL, err = parseTTL(req.AccessTokenTTL); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if u.AuthTokenTTL, err = parseTTL(req.AuthTokenTTL); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	note(r).detail = u.String()
 	a, err := h.sessions.UpdateApp(r.Context(), r.PathValue("appId"), u)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, newAppJSON(a))
+	return nil
 }
 
 func keyKind(r *http.Request) (gatehouse.KeyKind, string) {
@@ -411,42 +406,41 @@ func keyKind(r *http.Request) (gatehouse.KeyKind, string) {
 	return gatehouse.APIKey, "apiKey"
 }
 
-func (h *handler) createKey(w http.ResponseWriter, r *http.Request) {
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name string `json:"name"`
 	}
-	if !decode(w, r, &req, true) {
-		return
+	if err := decode(w, r, &req, true); err != nil {
+		return err
 	}
 	kind, field := keyKind(r)
 	appID := r.PathValue("appId")
 	if _, err := h.sessions.App(r.Context(), appID); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	k, secret, err := h.sessions.CreateKey(r.Context(), appID, kind, req.Name)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	note(r).target = k.ID
 	writeJSON(w, http.StatusCreated, map[string]any{"key": newKeyJSON(k), field: secret.Reveal()})
+	return nil
 }
 
-func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	kind, _ := keyKind(r)
 	keys, err := h.sessions.Keys(r.Context(), r.PathValue("appId"), kind)
-	writeList(h, w, r, "keys", keys, err, newKeyJSON)
+	return writeList(w, "keys", keys, err, newKeyJSON)
 }
 
-func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) {
+func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	kind, _ := keyKind(r)
 	k, err := h.sessions.RevokeKey(r.Context(), r.PathValue("appId"), kind, r.PathValue("keyId"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": newKeyJSON(k)})
+	return nil
 }
 
 type visitorSecretJSON struct {
@@ -460,67 +454,66 @@ func newVisitorSecretJSON(v gatehouse.VisitorSecret) visitorSecretJSON {
 
 // createVisitorSecret answers 201 {"secret":{…},"visitorSecret":"…"}: the
 // secret itself is shown this once.
-func (h *handler) createVisitorSecret(w http.ResponseWriter, r *http.Request) {
+func (h *handler) createVisitorSecret(w http.ResponseWriter, r *http.Request) error {
 	appID := r.PathValue("appId")
 	if _, err := h.sessions.App(r.Context(), appID); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	v, secret, err := h.sessions.CreateVisitorSecret(r.Context(), appID)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, map[string]any{"secret": newVisitorSecretJSON(v), "visitorSecret": secret.Reveal()})
+	return nil
 }
 
-func (h *handler) listVisitorSecrets(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listVisitorSecrets(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.sessions.VisitorSecrets(r.Context(), r.PathValue("appId"))
-	writeList(h, w, r, "secrets", list, err, newVisitorSecretJSON)
+	return writeList(w, "secrets", list, err, newVisitorSecretJSON)
 }
 
-func (h *handler) deleteVisitorSecret(w http.ResponseWriter, r *http.Request) {
+func (h *handler) deleteVisitorSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := h.sessions.DeleteVisitorSecret(r.Context(), r.PathValue("appId"), r.PathValue("secretId")); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+	return nil
 }
 
-func (h *handler) writeUser(w http.ResponseWriter, r *http.Request, u gatehouse.User, err error) {
+// writeUser answers the user, or returns the error.
+func writeUser(w http.ResponseWriter, u gatehouse.User, err error) error {
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Users{Users: []wire.User{wire.NewUser(&u)}, Files: []wire.File{}})
+	return nil
 }
 
-func (h *handler) adminGetUser(w http.ResponseWriter, r *http.Request) {
+func (h *handler) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.sessions.User(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
-	h.writeUser(w, r, u, err)
+	return writeUser(w, u, err)
 }
 
-func (h *handler) banUser(w http.ResponseWriter, r *http.Request) {
+func (h *handler) banUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.sessions.Ban(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
-	h.writeUser(w, r, u, err)
+	return writeUser(w, u, err)
 }
 
-func (h *handler) unbanUser(w http.ResponseWriter, r *http.Request) {
+func (h *handler) unbanUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.sessions.Unban(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
-	h.writeUser(w, r, u, err)
+	return writeUser(w, u, err)
 }
 
-func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.sessions.Delete(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
-	h.writeUser(w, r, u, err)
+	return writeUser(w, u, err)
 }
 
-func (h *handler) listSessions(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listSessions(w http.ResponseWriter, r *http.Request) error {
 	u, list, err := h.sessions.Sessions(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	now := h.sessions.Now()
 	out := make([]sessionJSON, 0, len(list))
@@ -528,24 +521,25 @@ func (h *handler) listSessions(w http.ResponseWriter, r *http.Request) {
 		out = append(out, newSessionJSON(s, now))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"userId": u.UserID, "sessions": out})
+	return nil
 }
 
-func (h *handler) revokeAllSessions(w http.ResponseWriter, r *http.Request) {
+func (h *handler) revokeAllSessions(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.sessions.RevokeAll(r.Context(), r.PathValue("appId"), r.PathValue("userId"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "revoked": len(list)})
+	return nil
 }
 
-func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) {
+func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) error {
 	s, err := h.sessions.RevokeSession(r.Context(), r.PathValue("appId"), r.PathValue("sessionId"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"session": newSessionJSON(s, h.sessions.Now())})
+	return nil
 }
 
 // socialBan serves POST /api/v2/users/ban and /unban, the social.plus admin
@@ -556,17 +550,16 @@ func (h *handler) socialBan(ban bool) http.HandlerFunc {
 	if ban {
 		action = "user.ban"
 	}
-	serve := func(w http.ResponseWriter, r *http.Request) {
+	serve := func(w http.ResponseWriter, r *http.Request) error {
 		var req struct {
 			UserID string `json:"userId"`
 		}
-		if !decode(w, r, &req, false) {
-			return
+		if err := decode(w, r, &req, false); err != nil {
+			return err
 		}
 		appID, err := h.adminApp(r)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		n := note(r)
 		n.appID, n.target = appID, req.UserID
@@ -576,10 +569,10 @@ func (h *handler) socialBan(ban bool) http.HandlerFunc {
 			_, err = h.sessions.Unban(r.Context(), appID, req.UserID)
 		}
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, wire.Success{Success: true})
+		return nil
 	}
 	return func(w http.ResponseWriter, r *http.Request) { h.adminChange(w, r, action, serve) }
 }
@@ -599,15 +592,15 @@ func newVerificationKeyJSON(k gatehouse.VerificationKey) verificationKeyJSON {
 // addVerificationKey registers a key that verifies the app's customer-signed
 // access tokens: {"alg", and one of "secret", "publicKey" (PEM or JWK), "jwksUrl"}.
 // Secrets are never returned.
-func (h *handler) addVerificationKey(w http.ResponseWriter, r *http.Request) {
+func (h *handler) addVerificationKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Alg       string          `json:"alg"`
 		Secret    string          `json:"secret"`
 		PublicKey json.RawMessage `json:"publicKey"`
 		JWKSURL   string          `json:"jwksUrl"`
 	}
-	if !decode(w, r, &req, false) {
-		return
+	if err := decode(w, r, &req, false); err != nil {
+		return err
 	}
 	in := session.VerificationKeyInput{Alg: req.Alg, Secret: []byte(req.Secret), JWKSURL: req.JWKSURL}
 	if len(req.PublicKey) > 0 {
@@ -621,24 +614,24 @@ func (h *handler) addVerificationKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := h.sessions.AddVerificationKey(r.Context(), r.PathValue("appId"), in)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	note(r).target, note(r).detail = k.ID, "alg="+k.Alg+" kind="+string(k.Kind)
 	writeJSON(w, http.StatusCreated, map[string]any{"key": newVerificationKeyJSON(k)})
+	return nil
 }
 
-func (h *handler) listVerificationKeys(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listVerificationKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := h.sessions.VerificationKeys(r.Context(), r.PathValue("appId"))
-	writeList(h, w, r, "keys", keys, err, newVerificationKeyJSON)
+	return writeList(w, "keys", keys, err, newVerificationKeyJSON)
 }
 
-func (h *handler) removeVerificationKey(w http.ResponseWriter, r *http.Request) {
+func (h *handler) removeVerificationKey(w http.ResponseWriter, r *http.Request) error {
 	if err := h.sessions.RemoveVerificationKey(r.Context(), r.PathValue("appId"), r.PathValue("keyId")); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+	return nil
 }
 
 type signingKeyJSON struct {
@@ -656,25 +649,25 @@ func newSigningKeyJSON(k token.SigningKey) signingKeyJSON {
 	return j
 }
 
-func (h *handler) listSigningKeys(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listSigningKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := h.sessions.SigningKeys(r.Context())
-	writeList(h, w, r, "keys", keys, err, newSigningKeyJSON)
+	return writeList(w, "keys", keys, err, newSigningKeyJSON)
 }
 
 // rotateSigningKey serves POST /admin/v1/signing-keys/rotate
 // {"emergency": bool}.
-func (h *handler) rotateSigningKey(w http.ResponseWriter, r *http.Request) {
+func (h *handler) rotateSigningKey(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Emergency bool `json:"emergency"`
 	}
-	if !decode(w, r, &req, true) {
-		return
+	if err := decode(w, r, &req, true); err != nil {
+		return err
 	}
 	note(r).detail = fmt.Sprintf("emergency=%t", req.Emergency)
 	k, err := h.sessions.RotateSigningKey(r.Context(), req.Emergency)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": newSigningKeyJSON(k), "emergency": req.Emergency})
+	return nil
 }

@@ -49,37 +49,37 @@ func newAdminTokenJSON(t gatehouse.AdminToken) adminTokenJSON {
 
 // createAdmin serves POST /admin/v1/admins {"name","role"}: 201 with the
 // administrator and its initial password, shown once.
-func (h *handler) createAdmin(w http.ResponseWriter, r *http.Request) {
+func (h *handler) createAdmin(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name string `json:"name"`
 		Role string `json:"role"`
 	}
-	if !decode(w, r, &req, false) {
-		return
+	if err := decode(w, r, &req, false); err != nil {
+		return err
 	}
 	note(r).target = req.Name
 	note(r).detail = "role=" + req.Role
 	a, pw, err := h.sessions.CreateAdmin(r.Context(), actor(r), req.Name, gatehouse.Role(req.Role))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"admin": newAdminJSON(a), "password": pw.Reveal()})
+	return nil
 }
 
-func (h *handler) listAdmins(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listAdmins(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.sessions.Admins(r.Context())
-	writeList(h, w, r, "admins", list, err, newAdminJSON)
+	return writeList(w, "admins", list, err, newAdminJSON)
 }
 
 // updateAdmin serves PATCH /admin/v1/admins/{name} {"role", "disabled"}.
-func (h *handler) updateAdmin(w http.ResponseWriter, r *http.Request) {
+func (h *handler) updateAdmin(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Role     *gatehouse.Role `json:"role"`
 		Disabled *bool           `json:"disabled"`
 	}
-	if !decode(w, r, &req, false) {
-		return
+	if err := decode(w, r, &req, false); err != nil {
+		return err
 	}
 	if req.Role != nil {
 		note(r).detail = "role=" + string(*req.Role)
@@ -89,54 +89,53 @@ func (h *handler) updateAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := h.sessions.UpdateAdmin(r.Context(), actor(r), r.PathValue("name"), session.AdminChange{Role: req.Role, Disabled: req.Disabled})
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"admin": newAdminJSON(a)})
+	return nil
 }
 
 // createAdminToken serves POST /admin/v1/admins/{name}/tokens
 // {"name", "expiresIn": "8760h"}: 201 {"key": {...}, "token": "ghat_…"},
 // the token shown once.
-func (h *handler) createAdminToken(w http.ResponseWriter, r *http.Request) {
+func (h *handler) createAdminToken(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name      string `json:"name"`
 		ExpiresIn string `json:"expiresIn"`
 	}
-	if !decode(w, r, &req, true) {
-		return
+	if err := decode(w, r, &req, true); err != nil {
+		return err
 	}
 	var ttl time.Duration
 	if req.ExpiresIn != "" {
 		d, err := parseTTL(&req.ExpiresIn)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		ttl = *d
 	}
 	t, tok, err := h.sessions.CreateAdminToken(r.Context(), actor(r), r.PathValue("name"), req.Name, ttl)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	note(r).detail = "token=" + t.ID + " expires=" + wire.Time(t.ExpiresAt)
 	writeJSON(w, http.StatusCreated, map[string]any{"key": newAdminTokenJSON(t), "token": tok.Reveal()})
+	return nil
 }
 
-func (h *handler) listAdminTokens(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listAdminTokens(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.sessions.AdminTokens(r.Context(), actor(r), r.PathValue("name"))
-	writeList(h, w, r, "tokens", list, err, newAdminTokenJSON)
+	return writeList(w, "tokens", list, err, newAdminTokenJSON)
 }
 
-func (h *handler) revokeAdminToken(w http.ResponseWriter, r *http.Request) {
+func (h *handler) revokeAdminToken(w http.ResponseWriter, r *http.Request) error {
 	note(r).detail = "token=" + r.PathValue("tokenId")
 	t, err := h.sessions.RevokeAdminToken(r.Context(), actor(r), r.PathValue("name"), r.PathValue("tokenId"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"key": newAdminTokenJSON(t)})
+	return nil
 }
 
 type auditJSON struct {
@@ -159,19 +158,18 @@ func newAuditJSON(e gatehouse.AuditEntry) auditJSON {
 }
 
 // auditLog serves GET /admin/v1/audit: {"entries": […]}, newest first.
-func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) {
+func (h *handler) auditLog(w http.ResponseWriter, r *http.Request) error {
 	f, err := gatehouse.ParseAuditFilter(r.URL.Query())
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := h.sessions.AuditLog(r.Context(), actor(r), f)
-	writeList(h, w, r, "entries", list, err, newAuditJSON)
+	return writeList(w, "entries", list, err, newAuditJSON)
 }
 
 // searchUsers serves GET /admin/v1/apps/{appId}/users?q=&offset=&limit=:
 // {"users": […], "total": n}.
-func (h *handler) searchUsers(w http.ResponseWriter, r *http.Request) {
+func (h *handler) searchUsers(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	limit, err := strconv.Atoi(q.Get("limit"))
@@ -180,12 +178,12 @@ func (h *handler) searchUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	list, total, err := h.sessions.SearchUsers(r.Context(), r.PathValue("appId"), q.Get("q"), offset, limit)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]wire.User, 0, len(list))
 	for i := range list {
 		out = append(out, wire.NewUser(&list[i]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": out, "total": total})
+	return nil
 }

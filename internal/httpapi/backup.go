@@ -14,15 +14,13 @@ import (
 // "gatehouse backup". Owners only: the snapshot holds every digest and
 // sealed secret of the server (not the seal key, which is never in the
 // store).
-func (h *handler) backupStore(w http.ResponseWriter, r *http.Request) {
+func (h *handler) backupStore(w http.ResponseWriter, r *http.Request) error {
 	if h.backup == nil {
-		h.writeError(w, r, gatehouse.Errorf(gatehouse.NotFound, "This store has no online backup (PostgreSQL: use pg_dump)"))
-		return
+		return gatehouse.Errorf(gatehouse.NotFound, "This store has no online backup (PostgreSQL: use pg_dump)")
 	}
 	rc, size, err := h.backup(r.Context())
 	if err != nil {
-		h.writeError(w, r, gatehouse.Wrap(gatehouse.Unavailable, err, "Backup failed"))
-		return
+		return gatehouse.Wrap(gatehouse.Unavailable, err, "Backup failed")
 	}
 	defer rc.Close()
 	// A big store takes longer than the server's write timeout to send.
@@ -34,4 +32,5 @@ func (h *handler) backupStore(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, rc); err != nil {
 		h.log.Warn("backup download interrupted", "err", err)
 	}
+	return nil
 }

@@ -29,33 +29,34 @@ var emptyRefreshToken = ""
 // refresh tokens: renewal is a new login, so it is empty) and v5 with
 // userType.
 func (h *handler) login(version string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
 		var req wire.LoginRequest
 		raw := bodies.Get().(*bytes.Buffer)
 		raw.Reset()
 		defer bodies.Put(raw)
 		r.Body = teeBody{io.TeeReader(r.Body, raw), r.Body}
-		if !decode(w, r, &req, false) {
-			return
+		if err := decode(w, r, &req, false); err != nil {
+			return err
 		}
 		if !wellFormedIDs(&req, raw.Bytes()) {
-			h.writeError(w, r, errMalformedID)
-			return
+			return errMalformedID
 		}
 		addr := h.clientAddr(r)
-		if h.blocked(w, r, addr, ratelimit.APIKey, ratelimit.AuthToken) {
-			return
+		if err := h.blocked(r, addr, ratelimit.APIKey, ratelimit.AuthToken); err != nil {
+			return err
 		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
-		if !h.allowedOrigin(w, r, key) {
-			return
+		if err := h.allowedOrigin(r, key); err != nil {
+			return err
 		}
 		if h.lim != nil {
 			// The limits are keyed on the app, so the key is checked
 			// first; Login checks it again (a map lookup and a hash).
 			a, ok := h.sessions.AppForAPIKey(key)
-			if ok && !h.admitLogin(w, r, addr, a.ID, req.UserID) {
-				return
+			if ok {
+				if err := h.admitLogin(r, addr, a.ID, req.UserID); err != nil {
+					return err
+				}
 			}
 		}
 		res, err := h.sessions.Login(r.Context(), key, &req)
@@ -67,11 +68,11 @@ func (h *handler) login(version string) http.HandlerFunc {
 			if c, ok := session.BadCredential(err); ok {
 				h.failed(r, addr, c)
 			}
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		writeSession(w, r, &res, version == "v5")
-	}
+		return nil
+	})
 }
 
 // bodies hold copies of login bodies while they are decoded.
@@ -107,26 +108,25 @@ func wellFormedIDs(req *wire.LoginRequest, body []byte) bool {
 // visitorLogin serves POST /api/v5/sessions/visitor and /bot (wire spec
 // §6): the same answer as a v5 login, with userType visitor or bot.
 func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return h.serve(func(w http.ResponseWriter, r *http.Request) error {
 		var req wire.VisitorLoginRequest
 		raw := bodies.Get().(*bytes.Buffer)
 		raw.Reset()
 		defer bodies.Put(raw)
 		r.Body = teeBody{io.TeeReader(r.Body, raw), r.Body}
-		if !decode(w, r, &req, false) {
-			return
+		if err := decode(w, r, &req, false); err != nil {
+			return err
 		}
 		if !wellFormedIDs(&wire.LoginRequest{DeviceID: req.DeviceID}, raw.Bytes()) {
-			h.writeError(w, r, errMalformedID)
-			return
+			return errMalformedID
 		}
 		addr := h.clientAddr(r)
-		if h.blocked(w, r, addr, ratelimit.APIKey) {
-			return
+		if err := h.blocked(r, addr, ratelimit.APIKey); err != nil {
+			return err
 		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
-		if !h.allowedOrigin(w, r, key) {
-			return
+		if err := h.allowedOrigin(r, key); err != nil {
+			return err
 		}
 		var (
 			admit   func() error
@@ -136,8 +136,10 @@ func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
 		)
 		if h.lim != nil {
 			a, ok := h.sessions.AppForAPIKey(key)
-			if ok && !h.admitLogin(w, r, addr, a.ID, gatehouse.VisitorUserID(typ, req.DeviceID)) {
-				return
+			if ok {
+				if err := h.admitLogin(r, addr, a.ID, gatehouse.VisitorUserID(typ, req.DeviceID)); err != nil {
+					return err
+				}
 			}
 			appID = a.ID
 			// Asked only for a device that has no user yet, inside the
@@ -163,17 +165,16 @@ func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
 		metrics.Logins.WithLabelValues(string(typ), result).Inc()
 		if err != nil {
 			if refused != "" && errors.Is(err, errTooManyVisitors) {
-				h.refuse(w, r, refused, addr, appID, wait)
-				return
+				return h.refuse(r, refused, addr, appID, wait)
 			}
 			if c, ok := session.BadCredential(err); ok {
 				h.failed(r, addr, c)
 			}
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		writeSession(w, r, &res, true)
-	}
+		return nil
+	})
 }
 
 var errTooManyVisitors = gatehouse.Errorf(gatehouse.RateLimited, "Too many new visitors")
@@ -211,34 +212,32 @@ var errOrigin = gatehouse.Errorf(gatehouse.Forbidden, "This origin may not log i
 // not list (gatehouse.Origins). Requests without an Origin header (native
 // apps, servers) and apps without a list pass; an unknown key is left to
 // the login, which refuses it.
-func (h *handler) allowedOrigin(w http.ResponseWriter, r *http.Request, key gatehouse.Secret) bool {
+func (h *handler) allowedOrigin(r *http.Request, key gatehouse.Secret) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return true
+		return nil
 	}
 	if a, ok := h.sessions.AppForAPIKey(key); ok && !a.Origins.Allows(origin) {
-		h.writeError(w, r, errOrigin)
-		return false
+		return errOrigin
 	}
-	return true
+	return nil
 }
 
-// authenticate returns the principal of the request's bearer token, or
-// writes the error.
-func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (session.Principal, bool) {
+var errTokenRequired = gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required")
+
+// authenticate returns the principal of the request's bearer token.
+func (h *handler) authenticate(r *http.Request) (session.Principal, error) {
 	tok := bearer(r)
 	if tok == "" {
-		h.writeError(w, r, gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required"))
-		return session.Principal{}, false
+		return session.Principal{}, errTokenRequired
 	}
 	p, err := h.sessions.Authenticate(r.Context(), tok)
 	if err != nil {
 		metrics.ValidationFailed(string(gatehouse.ErrorCode(err)))
-		h.writeError(w, r, err)
-		return p, false
+		return p, err
 	}
 	metrics.ValidationOK.Inc()
-	return p, true
+	return p, nil
 }
 
 // countLogin counts a login by kind and result.
@@ -258,10 +257,10 @@ func countLogin(req *wire.LoginRequest, err error) {
 }
 
 // validate serves GET /api/v3/sessions: the SDKs' validity probe.
-func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.authenticate(w, r)
-	if !ok {
-		return
+func (h *handler) validate(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.authenticate(r)
+	if err != nil {
+		return err
 	}
 	// The validity probe is the hottest route: its small body is appended by
 	// hand rather than through reflection. TestValidateBodyMatchesWire keeps
@@ -277,72 +276,71 @@ func (h *handler) validate(w http.ResponseWriter, r *http.Request) {
 	b = append(b, p.UserType.OrSignedIn()...)
 	b = append(b, `"}`...)
 	writeBody(w, http.StatusOK, b)
+	return nil
 }
 
 // logout serves DELETE /api/v4/sessions. With a user token and no userId it
 // revokes that token's session (secureLogout). With a userId (query or JSON
 // body) it revokes all of that user's tokens and needs admin credentials.
-func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) error {
 	userID := r.URL.Query().Get("userId")
 	if userID == "" && r.ContentLength != 0 {
 		var body struct {
 			UserID string `json:"userId"`
 		}
-		if !decode(w, r, &body, true) {
-			return
+		if err := decode(w, r, &body, true); err != nil {
+			return err
 		}
 		userID = body.UserID
 	}
 	if userID != "" {
 		h.revokeAllForUser(w, r, userID)
-		return
+		return nil
 	}
 	tok := bearer(r)
 	if tok == "" {
-		h.writeError(w, r, gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required"))
-		return
+		return errTokenRequired
 	}
 	if err := h.sessions.Logout(r.Context(), tok); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+	return nil
 }
 
 // revokeUserTokens serves DELETE /api/v4/sessions/users/{userId} (admin).
-func (h *handler) revokeUserTokens(w http.ResponseWriter, r *http.Request) {
+func (h *handler) revokeUserTokens(w http.ResponseWriter, r *http.Request) error {
 	h.revokeAllForUser(w, r, r.PathValue("userId"))
+	return nil
 }
 
 func (h *handler) revokeAllForUser(w http.ResponseWriter, r *http.Request, userID string) {
-	h.adminChange(w, r, "session.revoke_all", func(w http.ResponseWriter, r *http.Request) { h.revokeAll(w, r, userID) })
+	h.adminChange(w, r, "session.revoke_all", func(w http.ResponseWriter, r *http.Request) error { return h.revokeAll(w, r, userID) })
 }
 
-func (h *handler) revokeAll(w http.ResponseWriter, r *http.Request, userID string) {
+func (h *handler) revokeAll(w http.ResponseWriter, r *http.Request, userID string) error {
 	appID, err := h.adminApp(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	n := note(r)
 	n.appID, n.target = appID, userID
 	if r.URL.Query().Get("isPublic") == "false" {
-		h.writeError(w, r, gatehouse.Errorf(gatehouse.Invalid, "isPublic=false is not supported: pass the public userId"))
-		return
+		return gatehouse.Errorf(gatehouse.Invalid, "isPublic=false is not supported: pass the public userId")
 	}
 	if _, err := h.sessions.RevokeAll(r.Context(), appID, userID); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Success{Success: true})
+	return nil
 }
 
 // getUser serves GET /api/v3/users/{userId} and /api/v3/users/me. The React
 // Native SDK does not URL-encode the id; the TS SDK does. Both arrive right.
-func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.authenticate(w, r)
-	if !ok {
-		return
+func (h *handler) getUser(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.authenticate(r)
+	if err != nil {
+		return err
 	}
 	id := r.PathValue("userId") // unescaped by the mux; raw ids arrive as they are
 	if id == "me" {
@@ -350,17 +348,18 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.sessions.User(r.Context(), p.AppID, id)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Users{Users: []wire.User{wire.NewUser(&u)}, Files: []wire.File{}})
+	return nil
 }
 
-func (h *handler) chatSettings(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.authenticate(w, r); !ok {
-		return
+func (h *handler) chatSettings(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.authenticate(r); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, wire.DefaultChatSettings())
+	return nil
 }
 
 var errServerKeyFromBrowser = gatehouse.Errorf(gatehouse.Forbidden,
@@ -368,21 +367,20 @@ var errServerKeyFromBrowser = gatehouse.Errorf(gatehouse.Forbidden,
 
 // authToken serves the server-to-server auth-token endpoints. The answer is
 // the bare token as text/plain, as on social.plus.
-func (h *handler) authToken(w http.ResponseWriter, r *http.Request) {
+func (h *handler) authToken(w http.ResponseWriter, r *http.Request) error {
 	if o := r.Header.Get("Origin"); o != "" && !h.keyOriginAllowed(o) {
 		// Checked before the key, so the answer says nothing about it.
-		h.writeError(w, r, errServerKeyFromBrowser)
-		return
+		return errServerKeyFromBrowser
 	}
 	addr := h.clientAddr(r)
-	if h.blocked(w, r, addr, ratelimit.ServerKey) {
-		return
+	if err := h.blocked(r, addr, ratelimit.ServerKey); err != nil {
+		return err
 	}
 	userID := r.URL.Query().Get("userId")
 	if r.Method == http.MethodPost && userID == "" {
 		var req wire.AuthTokenRequest
-		if !decode(w, r, &req, false) {
-			return
+		if err := decode(w, r, &req, false); err != nil {
+			return err
 		}
 		userID = req.UserID
 	}
@@ -391,12 +389,12 @@ func (h *handler) authToken(w http.ResponseWriter, r *http.Request) {
 		if c, ok := session.BadCredential(err); ok {
 			h.failed(r, addr, c)
 		}
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write([]byte(tok.Reveal()))
+	return nil
 }
 
 func (h *handler) jwks(w http.ResponseWriter, r *http.Request) {
@@ -409,9 +407,9 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.writeError(w, r, gatehouse.Errorf(gatehouse.NotFound, "Resource Not Found."))
-}
+var errNotFound = gatehouse.Errorf(gatehouse.NotFound, "Resource Not Found.")
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) error { return errNotFound }
 
 // appendJSONString appends s as a JSON string, escaping as encoding/json
 // does.

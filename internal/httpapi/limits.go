@@ -3,7 +3,6 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // Where limits apply (SECURITY.md cases 59–60, 73–76):
@@ -43,19 +41,18 @@ func (h *handler) clientAddr(r *http.Request) string {
 	return h.lim.Config.TrustedProxies.ClientAddr(r)
 }
 
-// blocked refuses the request if its address is blocked for any of the
-// credentials.
-func (h *handler) blocked(w http.ResponseWriter, r *http.Request, addr string, creds ...ratelimit.Credential) bool {
+// blocked returns the refusal of the request if its address is blocked for
+// any of the credentials.
+func (h *handler) blocked(r *http.Request, addr string, creds ...ratelimit.Credential) error {
 	if h.lim == nil {
-		return false
+		return nil
 	}
 	for _, c := range creds {
 		if blocked, wait := h.lim.Failed[c].Blocked(addr); blocked {
-			h.refuse(w, r, string(c), addr, "", wait)
-			return true
+			return h.refuse(r, string(c), addr, "", wait)
 		}
 	}
-	return false
+	return nil
 }
 
 // failed records a wrong credential from addr, and logs it at warn,
@@ -71,20 +68,19 @@ func (h *handler) failed(r *http.Request, addr string, c ratelimit.Credential) {
 	}
 }
 
-// admitLogin applies the per-app and per-user login limits.
-func (h *handler) admitLogin(w http.ResponseWriter, r *http.Request, addr, appID, userID string) bool {
+// admitLogin applies the per-app and per-user login limits: nil, or the
+// refusal.
+func (h *handler) admitLogin(r *http.Request, addr, appID, userID string) error {
 	if h.lim == nil {
-		return true
+		return nil
 	}
 	if ok, wait := h.lim.LoginApp.Allow(appID); !ok {
-		h.refuse(w, r, "login_app", addr, appID, wait)
-		return false
+		return h.refuse(r, "login_app", addr, appID, wait)
 	}
 	if ok, wait := h.lim.LoginUser.Allow(appID, userID); !ok {
-		h.refuse(w, r, "login_user", addr, appID, wait)
-		return false
+		return h.refuse(r, "login_user", addr, appID, wait)
 	}
-	return true
+	return nil
 }
 
 // refusals counts 429 answers by limit: login_user, login_app, api_key,
@@ -94,17 +90,16 @@ var refusals = metrics.Factory.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests refused by a rate limit (HTTP 429), by limit.",
 }, []string{"limit"})
 
-// refuse writes the 429.
-func (h *handler) refuse(w http.ResponseWriter, r *http.Request, kind, addr, appID string, wait time.Duration) {
+// refuse counts and logs a rate-limit refusal and returns its error: 429
+// with Retry-After.
+func (h *handler) refuse(r *http.Request, kind, addr, appID string, wait time.Duration) error {
 	secs := max(1, int((wait+time.Second-1)/time.Second))
 	refusals.WithLabelValues(kind).Inc()
 	if h.lim.onRefuse != nil {
 		h.lim.onRefuse(kind)
 	}
 	h.lim.refusals.log(r, h.lim.log, "request refused by a rate limit", kind, addr, appID, wait)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeJSON(w, http.StatusTooManyRequests, wire.NewError(
-		gatehouse.Errorf(gatehouse.RateLimited, "Too many requests: try again in %d s", secs)))
+	return &statusError{err: gatehouse.Errorf(gatehouse.RateLimited, "Too many requests: try again in %d s", secs), retryAfter: secs}
 }
 
 // refusalLog logs refusals at warn, at most one line per kind a second,

@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // Request ids are a random per-process prefix and a counter: unique, cheap,
@@ -134,7 +133,7 @@ func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 	h.log.Error("panic serving request", "request_id", id, "route", r.Pattern, "panic", p)
 	// If the handler had started its answer this may not reach the client;
 	// net/http then closes the connection.
-	writeJSON(w, http.StatusInternalServerError, wire.Error{Status: "error", Code: 500000, Message: "Internal server error (request " + id + ")"})
+	writeJSON(w, http.StatusInternalServerError, internalError(id))
 }
 
 // cors answers preflight requests and marks responses readable from any
@@ -198,11 +197,11 @@ var credentialHeaders = []string{"Authorization", "X-Api-Key", "X-Server-Key", "
 
 // singleCredentials refuses a request that sends a credential header more
 // than once, with 400 and the error envelope.
-func singleCredentials(next http.Handler) http.Handler {
+func (h *handler) singleCredentials(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, k := range credentialHeaders {
 			if len(r.Header[k]) > 1 {
-				writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "The %s header must be sent once", k)))
+				h.writeError(w, r, gatehouse.Errorf(gatehouse.Invalid, "The %s header must be sent once", k))
 				return
 			}
 		}
@@ -215,20 +214,20 @@ const MaxBodyBytes = 64 << 10
 
 // decode reads a JSON body into v. An empty body decodes as {} when
 // allowEmpty. Unknown fields are ignored (the SDKs send extra ones);
-// wrong types, bad JSON, trailing data and oversized bodies are errors.
-func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool {
+// wrong types, bad JSON, trailing data and oversized bodies are errors,
+// returned for the caller to return.
+func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			writeStatusError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
-			return false
+			return withStatus(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	dec := json.NewDecoder(body)
 	err := dec.Decode(v)
 	if errors.Is(err, io.EOF) && allowEmpty {
-		return true
+		return nil
 	}
 	if err == nil {
 		if _, err2 := dec.Token(); !errors.Is(err2, io.EOF) {
@@ -240,17 +239,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) bool
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &tooBig):
-			writeStatusError(w, http.StatusRequestEntityTooLarge, "Request body is too large")
+			return withStatus(http.StatusRequestEntityTooLarge, "Request body is too large")
 		case errors.As(err, &typeErr):
-			writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "Field %q has the wrong type", typeErr.Field)))
+			return gatehouse.Errorf(gatehouse.Invalid, "Field %q has the wrong type", typeErr.Field)
 		case errors.Is(err, io.EOF):
-			writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "Request body is required")))
+			return gatehouse.Errorf(gatehouse.Invalid, "Request body is required")
 		default:
-			writeJSON(w, http.StatusBadRequest, wire.NewError(gatehouse.Errorf(gatehouse.Invalid, "Request body is not valid JSON")))
+			return gatehouse.Errorf(gatehouse.Invalid, "Request body is not valid JSON")
 		}
-		return false
 	}
-	return true
+	return nil
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.

@@ -12,16 +12,15 @@ import (
 // within the fail-closed bound that it applied every event of the log, the
 // store cannot commit a write, or the realtime listener is down. /healthz
 // stays liveness only.
-func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := h.sessions.Ready(r.Context()); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if rt, ok := h.realtime.(interface{ Ready() error }); ok && h.realtime != nil {
 		if err := rt.Ready(); err != nil {
-			h.writeError(w, r, gatehouse.Wrap(gatehouse.Unavailable, err, "Not ready: the realtime listener is down"))
-			return
+			return gatehouse.Wrap(gatehouse.Unavailable, err, "Not ready: the realtime listener is down")
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }

@@ -74,11 +74,11 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	}
 	mux.HandleFunc("POST /api/v5/sessions/visitor", h.visitorLogin(gatehouse.Visitor))
 	mux.HandleFunc("POST /api/v5/sessions/bot", h.visitorLogin(gatehouse.Bot))
-	mux.HandleFunc("GET /api/v3/sessions", h.validate)
-	mux.HandleFunc("DELETE /api/v4/sessions", h.logout)
-	mux.HandleFunc("DELETE /api/v4/sessions/users/{userId}", h.revokeUserTokens)
-	mux.HandleFunc("GET /api/v3/users/{userId}", h.getUser)
-	mux.HandleFunc("GET /api/v3/network-settings/chat", h.chatSettings)
+	mux.HandleFunc("GET /api/v3/sessions", h.serve(h.validate))
+	mux.HandleFunc("DELETE /api/v4/sessions", h.serve(h.logout))
+	mux.HandleFunc("DELETE /api/v4/sessions/users/{userId}", h.serve(h.revokeUserTokens))
+	mux.HandleFunc("GET /api/v3/users/{userId}", h.serve(h.getUser))
+	mux.HandleFunc("GET /api/v3/network-settings/chat", h.serve(h.chatSettings))
 	if realtime != nil {
 		mux.Handle("GET /mqtt", realtime)
 	}
@@ -90,79 +90,79 @@ func NewHandler(log *slog.Logger, sessions *session.Service, realtime Realtime, 
 	// Server-to-server: secure-mode auth tokens (wire spec §7). Both
 	// versions accept both the GET (query) and the POST (JSON body) form.
 	for _, v := range []string{"v3", "v4"} {
-		mux.HandleFunc("POST /api/"+v+"/authentication/token", h.authToken)
-		mux.HandleFunc("GET /api/"+v+"/authentication/token", h.authToken)
+		mux.HandleFunc("POST /api/"+v+"/authentication/token", h.serve(h.authToken))
+		mux.HandleFunc("GET /api/"+v+"/authentication/token", h.serve(h.authToken))
 	}
 
 	// Anything else under /api is not served here: 404 with 400400, never
 	// 400100, which would end the SDK's session (wire spec §16 pitfall 6).
-	mux.HandleFunc("/api/", h.notFound)
+	mux.HandleFunc("/api/", h.serve(h.notFound))
 
 	// Gatehouse admin API. Reads need any admin credential; every change
 	// names its audit action and the permission it needs (gatehouse.Role).
 	admin := http.NewServeMux()
-	change := func(pattern, action string, perm gatehouse.Permission, fn http.HandlerFunc) {
+	change := func(pattern, action string, perm gatehouse.Permission, fn handlerFunc) {
 		admin.Handle(pattern, h.audited(action, perm, fn))
 	}
 	const manage = gatehouse.Manage
 	change("POST /admin/v1/apps", "app.create", manage, h.createApp)
-	admin.HandleFunc("GET /admin/v1/apps", h.listApps)
-	admin.HandleFunc("GET /admin/v1/apps/{appId}", h.getApp)
+	admin.HandleFunc("GET /admin/v1/apps", h.serve(h.listApps))
+	admin.HandleFunc("GET /admin/v1/apps/{appId}", h.serve(h.getApp))
 	change("PATCH /admin/v1/apps/{appId}", "app.update", manage, h.updateApp)
 	for kind, noun := range map[string]string{"api-keys": "api_key", "server-keys": "server_key"} {
 		change("POST /admin/v1/apps/{appId}/"+kind, noun+".create", manage, h.createKey)
-		admin.HandleFunc("GET /admin/v1/apps/{appId}/"+kind, h.listKeys)
+		admin.HandleFunc("GET /admin/v1/apps/{appId}/"+kind, h.serve(h.listKeys))
 		change("DELETE /admin/v1/apps/{appId}/"+kind+"/{keyId}", noun+".revoke", manage, h.revokeKey)
 	}
 	change("POST /admin/v1/apps/{appId}/access-token-keys", "access_token_key.add", manage, h.addVerificationKey)
-	admin.HandleFunc("GET /admin/v1/apps/{appId}/access-token-keys", h.listVerificationKeys)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/access-token-keys", h.serve(h.listVerificationKeys))
 	change("DELETE /admin/v1/apps/{appId}/access-token-keys/{keyId}", "access_token_key.remove", manage, h.removeVerificationKey)
 	change("POST /admin/v1/apps/{appId}/visitor-secrets", "visitor_secret.create", manage, h.createVisitorSecret)
-	admin.HandleFunc("GET /admin/v1/apps/{appId}/visitor-secrets", h.listVisitorSecrets)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/visitor-secrets", h.serve(h.listVisitorSecrets))
 	change("DELETE /admin/v1/apps/{appId}/visitor-secrets/{secretId}", "visitor_secret.delete", manage, h.deleteVisitorSecret)
-	admin.HandleFunc("GET /admin/v1/apps/{appId}/users", h.searchUsers)
-	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}", h.adminGetUser)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/users", h.serve(h.searchUsers))
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}", h.serve(h.adminGetUser))
 	change("POST /admin/v1/apps/{appId}/users/{userId}/ban", "user.ban", manage, h.banUser)
 	change("POST /admin/v1/apps/{appId}/users/{userId}/unban", "user.unban", manage, h.unbanUser)
 	change("DELETE /admin/v1/apps/{appId}/users/{userId}", "user.delete", manage, h.deleteUser)
-	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}/sessions", h.listSessions)
+	admin.HandleFunc("GET /admin/v1/apps/{appId}/users/{userId}/sessions", h.serve(h.listSessions))
 	change("DELETE /admin/v1/apps/{appId}/users/{userId}/sessions", "session.revoke_all", manage, h.revokeAllSessions)
 	change("DELETE /admin/v1/apps/{appId}/sessions/{sessionId}", "session.revoke", manage, h.revokeSession)
-	admin.HandleFunc("GET /admin/v1/signing-keys", h.listSigningKeys)
+	admin.HandleFunc("GET /admin/v1/signing-keys", h.serve(h.listSigningKeys))
 	change("POST /admin/v1/signing-keys/rotate", "signing_key.rotate", manage, h.rotateSigningKey)
 	// Administrators and their tokens: the service applies the rules
 	// (owners manage administrators; tokens are the owners' or, in the
 	// console, one's own).
 	change("POST /admin/v1/admins", "admin.create", "", h.createAdmin)
-	admin.HandleFunc("GET /admin/v1/admins", h.listAdmins)
+	admin.HandleFunc("GET /admin/v1/admins", h.serve(h.listAdmins))
 	change("PATCH /admin/v1/admins/{name}", "admin.update", "", h.updateAdmin)
 	change("POST /admin/v1/admins/{name}/tokens", "admin_token.create", "", h.createAdminToken)
-	admin.HandleFunc("GET /admin/v1/admins/{name}/tokens", h.listAdminTokens)
+	admin.HandleFunc("GET /admin/v1/admins/{name}/tokens", h.serve(h.listAdminTokens))
 	change("DELETE /admin/v1/admins/{name}/tokens/{tokenId}", "admin_token.revoke", "", h.revokeAdminToken)
-	admin.HandleFunc("GET /admin/v1/audit", h.auditLog)
+	admin.HandleFunc("GET /admin/v1/audit", h.serve(h.auditLog))
 	change("POST /admin/v1/backup", "backup", gatehouse.ManageAdmins, h.backupStore)
-	admin.HandleFunc("/admin/", h.notFound)
+	admin.HandleFunc("/admin/", h.serve(h.notFound))
 	mux.Handle("/admin/", h.requireAdmin(h.knownApp(admin)))
 
 	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
 	mux.HandleFunc("GET /healthz", h.healthz)
-	mux.HandleFunc("GET /readyz", h.readyz)
-	mux.HandleFunc("/", h.notFound)
+	mux.HandleFunc("GET /readyz", h.serve(h.readyz))
+	mux.HandleFunc("/", h.serve(h.notFound))
 
-	return h.observe(h.cors(singleCredentials(hot(mux, h))))
+	return h.observe(h.cors(h.singleCredentials(hot(mux, h))))
 }
 
 // hot sends the two hottest routes — the validity probe and the v5 login,
 // which every SDK session calls — straight to their handlers, ahead of the
 // pattern matching of the mux. Every other request goes through the mux.
 func hot(mux *http.ServeMux, h *handler) http.Handler {
-	login := h.login("v5")
+	login, validate := h.login("v5"), h.serve(h.validate)
 	rest := readOnly(mux, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/api/v3/sessions":
 			r.Pattern = "GET /api/v3/sessions"
-			h.validate(w, r)
+			validate(w, r)
 		case r.Method == http.MethodPost && r.URL.Path == "/api/v5/sessions":
 			r.Pattern = "POST /api/v5/sessions"
 			login(w, r)
