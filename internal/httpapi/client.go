@@ -59,7 +59,8 @@ func (h *handler) login(version string) http.HandlerFunc {
 				}
 			}
 		}
-		res, err := h.sessions.Login(r.Context(), key, &req)
+		in := session.LoginInput(req) // the same fields, without the JSON tags
+		res, err := h.sessions.Login(r.Context(), key, &in)
 		countLogin(&req, err)
 		if h.onLogin != nil {
 			h.onLogin(err == nil)
@@ -157,7 +158,8 @@ func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
 				return nil
 			}
 		}
-		res, err := h.sessions.VisitorLogin(r.Context(), key, typ, &req, admit)
+		in := session.VisitorLoginInput(req)
+		res, err := h.sessions.VisitorLogin(r.Context(), key, typ, &in, admit)
 		result := "ok"
 		if err != nil {
 			result = string(gatehouse.ErrorCode(err))

@@ -46,7 +46,7 @@ type user struct {
 
 func (e *env) login(userID, device string) user {
 	e.t.Helper()
-	r, err := e.svc.Login(context.Background(), secretOf(e.key), &wire.LoginRequest{UserID: userID, DeviceID: device})
+	r, err := e.svc.Login(context.Background(), secretOf(e.key), &session.LoginInput{UserID: userID, DeviceID: device})
 	if err != nil {
 		e.t.Fatal(err)
 	}

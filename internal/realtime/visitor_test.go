@@ -7,7 +7,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // TestVisitorTokenRefused: visitor and bot tokens never open /mqtt (the
@@ -20,7 +19,7 @@ func TestVisitorTokenRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, typ := range []gatehouse.UserType{gatehouse.Visitor, gatehouse.Bot} {
-		r, err := e.svc.VisitorLogin(context.Background(), secretOf(e.key), typ, &wire.VisitorLoginRequest{DeviceID: "d-" + string(typ)}, nil)
+		r, err := e.svc.VisitorLogin(context.Background(), secretOf(e.key), typ, &session.VisitorLoginInput{DeviceID: "d-" + string(typ)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 func newService(tb testing.TB) *session.Service {
@@ -46,7 +45,7 @@ func BenchmarkLoginReturningUser(b *testing.B) {
 	}
 	const users = 256
 	for i := range users {
-		if _, err := svc.Login(ctx, key, &wire.LoginRequest{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)}); err != nil {
+		if _, err := svc.Login(ctx, key, &session.LoginInput{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,7 +56,7 @@ func BenchmarkLoginReturningUser(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1) % users
-			if _, err := svc.Login(ctx, key, &wire.LoginRequest{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)}); err != nil {
+			if _, err := svc.Login(ctx, key, &session.LoginInput{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)}); err != nil {
 				b.Error(err)
 				return
 			}
@@ -73,7 +72,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	_, key, _ := svc.CreateApp(ctx, "bench")
 	var toks []gatehouse.Secret
 	for i := range 64 {
-		r, err := svc.Login(ctx, key, &wire.LoginRequest{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)})
+		r, err := svc.Login(ctx, key, &session.LoginInput{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -138,7 +137,7 @@ func BenchmarkSessionMemory(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				r, err := svc.Login(ctx, key, &wire.LoginRequest{UserID: fmt.Sprint("user-", i), DeviceID: fmt.Sprint("device-", i),
+				r, err := svc.Login(ctx, key, &session.LoginInput{UserID: fmt.Sprint("user-", i), DeviceID: fmt.Sprint("device-", i),
 					DeviceInfo: gatehouse.DeviceInfo{Kind: "web", Model: "reactnative#unknown_agent", SDKVersion: "v7.20.0-cjs"}})
 				if err != nil {
 					b.Error(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // recorder is a Publisher that remembers what it was told.
@@ -99,7 +98,7 @@ func TestEventLogBetweenNodes(t *testing.T) {
 	// B learned the app and its key from the log: logins work there.
 	login := func(n node, user, device string) session.LoginResult {
 		t.Helper()
-		r, err := n.svc.Login(ctx, key, &wire.LoginRequest{UserID: user, DeviceID: device})
+		r, err := n.svc.Login(ctx, key, &session.LoginInput{UserID: user, DeviceID: device})
 		if err != nil {
 			t.Fatalf("login %s on %s: %v", user, device, err)
 		}
@@ -141,7 +140,7 @@ func TestEventLogBetweenNodes(t *testing.T) {
 	if _, err := a.svc.Authenticate(ctx, alice2.AccessToken.Reveal()); gatehouse.ErrorCode(err) != gatehouse.Banned {
 		t.Fatalf("banned user's token on another node: %v", err)
 	}
-	if _, err := a.svc.Login(ctx, key, &wire.LoginRequest{UserID: "alice", DeviceID: "d2"}); gatehouse.ErrorCode(err) != gatehouse.Banned {
+	if _, err := a.svc.Login(ctx, key, &session.LoginInput{UserID: "alice", DeviceID: "d2"}); gatehouse.ErrorCode(err) != gatehouse.Banned {
 		t.Fatalf("banned user's login on another node (fast path): %v", err)
 	}
 	// Unban through A; a fresh login through B works.
@@ -166,7 +165,7 @@ func TestEventLogBetweenNodes(t *testing.T) {
 	if _, err := a.svc.Authenticate(ctx, bob.AccessToken.Reveal()); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
 		t.Fatalf("deleted user's token on another node: %v", err)
 	}
-	if _, err := b.svc.Login(ctx, key, &wire.LoginRequest{UserID: "carol", DeviceID: "d9"}); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
+	if _, err := b.svc.Login(ctx, key, &session.LoginInput{UserID: "carol", DeviceID: "d9"}); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
 		t.Fatalf("secure mode set on A, login without auth token on B: %v", err)
 	}
 	off := false
@@ -181,7 +180,7 @@ func TestEventLogBetweenNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	catchUp(t, b)
-	if _, err := b.svc.Login(ctx, key, &wire.LoginRequest{UserID: "alice", DeviceID: "d4"}); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
+	if _, err := b.svc.Login(ctx, key, &session.LoginInput{UserID: "alice", DeviceID: "d4"}); gatehouse.ErrorCode(err) != gatehouse.Unauthenticated {
 		t.Fatalf("revoked API key on another node: %v", err)
 	}
 
@@ -251,7 +250,7 @@ func TestFailClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := n.svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "alice", DeviceID: "d1"})
+	r, err := n.svc.Login(t.Context(), key, &session.LoginInput{UserID: "alice", DeviceID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +280,7 @@ func TestFailClosed(t *testing.T) {
 	if _, err := n.svc.Authenticate(t.Context(), tok); gatehouse.ErrorCode(err) != gatehouse.Unavailable {
 		t.Fatalf("validation past the bound: %v, want unavailable", err)
 	}
-	if _, err := n.svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "alice", DeviceID: "d1"}); gatehouse.ErrorCode(err) != gatehouse.Unavailable {
+	if _, err := n.svc.Login(t.Context(), key, &session.LoginInput{UserID: "alice", DeviceID: "d1"}); gatehouse.ErrorCode(err) != gatehouse.Unavailable {
 		t.Fatalf("login past the bound: %v, want unavailable", err)
 	}
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // Every cache is bounded by bytes, not only by entries (issue 8 item 3):
@@ -36,7 +35,7 @@ func TestCachesBoundedByBytes(t *testing.T) {
 	name := strings.Repeat("n", 100)
 	for i := range 1500 {
 		id := fmt.Sprintf("%050d", i)
-		res, err := s.Login(t.Context(), key, &wire.LoginRequest{UserID: id, DisplayName: &name, DeviceID: strings.Repeat("d", 140) + fmt.Sprint(i),
+		res, err := s.Login(t.Context(), key, &LoginInput{UserID: id, DisplayName: &name, DeviceID: strings.Repeat("d", 140) + fmt.Sprint(i),
 			DeviceInfo: gatehouse.DeviceInfo{Kind: "web", Model: strings.Repeat("m", 3000)}})
 		if err != nil {
 			t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // loggedOut writes a store at path with n users logged in and then logged
@@ -37,7 +36,7 @@ func loggedOut(t *testing.T, path string, n int) []string {
 	}
 	var toks []string
 	for i := range n {
-		res, err := svc.Login(t.Context(), key, &wire.LoginRequest{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)})
+		res, err := svc.Login(t.Context(), key, &session.LoginInput{UserID: fmt.Sprint("user", i), DeviceID: fmt.Sprint("device", i)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse"
-	"github.com/gatehouse-auth/gatehouse/wire"
+	"github.com/gatehouse-auth/gatehouse/internal/session"
 )
 
 // The login caches keep no device info (issue 8 item 3: with a 65 KB
@@ -23,7 +23,7 @@ func TestDeviceInfoNotCached(t *testing.T) {
 	}
 	login := func(i int) {
 		model := fmt.Sprintf("%04d", i) + strings.Repeat("m", 4000)
-		if _, err := svc.Login(ctx, key, &wire.LoginRequest{UserID: fmt.Sprint("u", i), DeviceID: fmt.Sprint("d", i),
+		if _, err := svc.Login(ctx, key, &session.LoginInput{UserID: fmt.Sprint("u", i), DeviceID: fmt.Sprint("d", i),
 			DeviceInfo: gatehouse.DeviceInfo{Kind: "web", Model: model}}); err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // brokenStore is a real store whose writes can be made to fail, like a
@@ -62,7 +61,7 @@ func TestStoreFailuresNeverClaimSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, key, _ := svc.CreateApp(t.Context(), "app")
-	res, err := svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "alice", DeviceID: "d1"})
+	res, err := svc.Login(t.Context(), key, &session.LoginInput{UserID: "alice", DeviceID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func TestStoreFailuresNeverClaimSuccess(t *testing.T) {
 		t.Fatalf("a failed logout changed the token's state: %v", err)
 	}
 	// A new login on another device needs the store: refused, retryable.
-	if _, err := svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "bob", DeviceID: "d2"}); gatehouse.ErrorCode(err) != gatehouse.Unavailable {
+	if _, err := svc.Login(t.Context(), key, &session.LoginInput{UserID: "bob", DeviceID: "d2"}); gatehouse.ErrorCode(err) != gatehouse.Unavailable {
 		t.Fatalf("login with the store down: %v, want unavailable", err)
 	}
 	st.fail = false

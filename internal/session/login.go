@@ -10,8 +10,18 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/token"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
+
+// LoginInput is what a login asks for (the HTTP layer fills it from the
+// JSON body). DisplayName and ProfileHandle are nil when not sent.
+type LoginInput struct {
+	UserID        string
+	DeviceID      string
+	DeviceInfo    gatehouse.DeviceInfo
+	DisplayName   *string
+	ProfileHandle *string
+	AuthToken     string // secure mode: the auth token for UserID
+}
 
 // LoginResult is what a successful login returns.
 type LoginResult struct {
@@ -39,7 +49,7 @@ var (
 // off the auth token is not checked. Banned users get a Banned error,
 // deleted users a Forbidden one; both checks run inside the store
 // transaction, so a ban committed before the login is always seen.
-func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.LoginRequest) (LoginResult, error) {
+func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *LoginInput) (LoginResult, error) {
 	// Keys, bans and the device cache are read from memory.
 	if err := s.Current(); err != nil {
 		return LoginResult{}, err
@@ -107,7 +117,7 @@ func (s *Service) Login(ctx context.Context, apiKey gatehouse.Secret, req *wire.
 // commitLogin records a login in the store (the slow path) and issues its
 // token. onCreate, when set, runs in the transaction before a new user is
 // created; its error refuses the login.
-func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.LoginRecord, req *wire.LoginRequest, iat, exp time.Time, onCreate func() error) (LoginResult, error) {
+func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.LoginRecord, req *LoginInput, iat, exp time.Time, onCreate func() error) (LoginResult, error) {
 	want := rec.NewUser.Type
 	res, err := s.store.Login(ctx, rec, func(u *gatehouse.User, existed bool) error {
 		switch {
@@ -148,7 +158,7 @@ func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.L
 		s.countNewUser(want)
 		s.log.Debug("visitor user created", "app_id", a.ID, "user_id", res.User.ID, "type", string(want))
 	}
-	return s.issue(a, &res.User, res.Session, req, iat, exp)
+	return s.issue(a, &res.User, res.Session, iat, exp)
 }
 
 // sessionSlack is how far past its newest token's expiry a session's stored
@@ -210,7 +220,7 @@ func (s *Service) infoHash(d gatehouse.DeviceInfo) uint64 {
 // true: same user, session not revoked, user neither banned nor deleted,
 // nothing to update, and the new token within the stored expiry. Anything
 // else takes the transactional path.
-func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *wire.LoginRequest, name *string, iat, exp time.Time) (LoginResult, bool) {
+func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *LoginInput, name *string, iat, exp time.Time) (LoginResult, bool) {
 	s.mu.RLock()
 	d, found := s.devices.lookup(newDeviceKey(a.ID, req.DeviceID))
 	var (
@@ -229,12 +239,12 @@ func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *wire.
 		return LoginResult{}, false
 	}
 	sess := gatehouse.Session{ID: d.sessionID, AppID: a.ID, UserInternalID: u.ID, DeviceID: req.DeviceID, DeviceInfo: req.DeviceInfo, ExpiresAt: time.Unix(0, d.durableExp).UTC()}
-	res, err := s.issue(a, u, sess, req, iat, exp)
+	res, err := s.issue(a, u, sess, iat, exp)
 	return res, err == nil
 }
 
 // issue signs the access token of a login.
-func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Session, req *wire.LoginRequest, iat, exp time.Time) (LoginResult, error) {
+func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Session, iat, exp time.Time) (LoginResult, error) {
 	claims := &token.AccessClaims{
 		User: token.UserClaim{
 			UserInternalID: u.ID,

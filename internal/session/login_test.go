@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 func newClocked(t *testing.T) (*session.Service, *sqlite.DB, *testenv.Clock) {
@@ -41,7 +40,7 @@ func TestStoredExpiryCoversEveryToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := &wire.LoginRequest{UserID: "alice", DeviceID: "d1", DeviceInfo: gatehouse.DeviceInfo{Kind: "web"}}
+	req := &session.LoginInput{UserID: "alice", DeviceID: "d1", DeviceInfo: gatehouse.DeviceInfo{Kind: "web"}}
 	var sid string
 	for _, step := range []time.Duration{0, time.Minute, time.Hour, 23 * time.Hour, 2 * time.Hour, 72 * time.Hour} {
 		clock.Advance(step)
@@ -72,7 +71,7 @@ func TestFastPathHonoursRevocationAndBans(t *testing.T) {
 	svc, _, _ := newClocked(t)
 	ctx := t.Context()
 	a, key, _ := svc.CreateApp(ctx, "app")
-	req := &wire.LoginRequest{UserID: "alice", DeviceID: "d1"}
+	req := &session.LoginInput{UserID: "alice", DeviceID: "d1"}
 	first, err := svc.Login(ctx, key, req)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/token"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // sealedEnv opens path with sealKey (nil: none) and loads a service on it.
@@ -63,7 +62,7 @@ func TestServerKeysSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "victim", DeviceID: "d"})
+	res, err := svc.Login(t.Context(), key, &session.LoginInput{UserID: "victim", DeviceID: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +121,7 @@ func TestPlainServerKeysMigrated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "alice", DeviceID: "d"})
+	res, err := svc.Login(t.Context(), key, &session.LoginInput{UserID: "alice", DeviceID: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +152,7 @@ func TestPlainServerKeysMigrated(t *testing.T) {
 	if _, err := svc.UpdateApp(t.Context(), a.ID, session.AppUpdate{SecureMode: &on}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Login(t.Context(), key, &wire.LoginRequest{UserID: "bob", DeviceID: "d2", AuthToken: authTok.Reveal()}); err != nil {
+	if _, err := svc.Login(t.Context(), key, &session.LoginInput{UserID: "bob", DeviceID: "d2", AuthToken: authTok.Reveal()}); err != nil {
 		t.Fatalf("auth token minted before the migration refused: %v", err)
 	}
 	if ak, _ := db.Secret(t.Context(), "auth_token_key"); !bytes.HasPrefix(ak, []byte("gatehouse-sealed-v1:")) {

@@ -8,7 +8,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/token"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // Visitor and bot sessions: read-only sessions without an account, keyed by
@@ -27,6 +26,16 @@ var (
 	errReadOnlyRealtime   = gatehouse.Errorf(gatehouse.PermissionDenied, "Visitor and bot sessions have no realtime access")
 )
 
+// VisitorLoginInput is what a visitor or bot login asks for. In secure
+// visitor mode AuthSignature is the lowercase hex HMAC-SHA256 over
+// "deviceId=<DeviceID>&authSignatureExpiresAt=<AuthSignatureExpiresAt>".
+type VisitorLoginInput struct {
+	DeviceID               string
+	DeviceInfo             gatehouse.DeviceInfo
+	AuthSignature          string
+	AuthSignatureExpiresAt string
+}
+
 // VisitorLogin creates or extends the visitor or bot session of a device
 // (POST /api/v5/sessions/visitor and /bot). The kind must be enabled for
 // the app; in secure visitor mode the request must carry a signature of
@@ -36,7 +45,7 @@ var (
 // created (never for a returning one), inside the login's transaction; an
 // error refuses the login and is returned as it is. It may run more than
 // once if the store retries the transaction.
-func (s *Service) VisitorLogin(ctx context.Context, apiKey gatehouse.Secret, typ gatehouse.UserType, req *wire.VisitorLoginRequest, admitNew func() error) (LoginResult, error) {
+func (s *Service) VisitorLogin(ctx context.Context, apiKey gatehouse.Secret, typ gatehouse.UserType, req *VisitorLoginInput, admitNew func() error) (LoginResult, error) {
 	a, ok := s.appForKey(apiKey.Reveal(), gatehouse.APIKey)
 	if !ok {
 		return LoginResult{}, errBadAPIKey
@@ -60,7 +69,7 @@ func (s *Service) VisitorLogin(ctx context.Context, apiKey gatehouse.Secret, typ
 	}
 	// A visitor login is a login of the device's visitor user: the same
 	// fast path, transaction and device rule as any other login.
-	lr := &wire.LoginRequest{UserID: gatehouse.VisitorUserID(typ, req.DeviceID), DeviceID: req.DeviceID, DeviceInfo: req.DeviceInfo}
+	lr := &LoginInput{UserID: gatehouse.VisitorUserID(typ, req.DeviceID), DeviceID: req.DeviceID, DeviceInfo: req.DeviceInfo}
 	iat := now.Truncate(time.Second)
 	exp := iat.Add(a.AccessTTL)
 	if res, ok := s.fastLogin(a, typ, lr, nil, iat, exp); ok {
@@ -86,7 +95,7 @@ func (s *Service) VisitorLogin(ctx context.Context, apiKey gatehouse.Secret, typ
 // well formed, made with one of the app's visitor secrets over this device
 // id and expiry, not expired, and not valid for longer than
 // MaxVisitorSignatureAhead.
-func (s *Service) checkVisitorSignature(appID string, req *wire.VisitorLoginRequest, now time.Time) error {
+func (s *Service) checkVisitorSignature(appID string, req *VisitorLoginInput, now time.Time) error {
 	if req.AuthSignature == "" || req.AuthSignatureExpiresAt == "" {
 		return errSignatureRequired
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse"
 	"github.com/gatehouse-auth/gatehouse/internal/session"
 	"github.com/gatehouse-auth/gatehouse/token"
-	"github.com/gatehouse-auth/gatehouse/wire"
 )
 
 // TestVisitorSettingsAndSecretsBetweenNodes: visitor settings and visitor
@@ -34,8 +33,8 @@ func TestVisitorSettingsAndSecretsBetweenNodes(t *testing.T) {
 	}
 	catchUp(t, b)
 	exp := token.FormatVisitorExpiry(time.Now().Add(10 * time.Minute))
-	req := func(secret gatehouse.Secret) *wire.VisitorLoginRequest {
-		return &wire.VisitorLoginRequest{DeviceID: "d1", AuthSignatureExpiresAt: exp,
+	req := func(secret gatehouse.Secret) *session.VisitorLoginInput {
+		return &session.VisitorLoginInput{DeviceID: "d1", AuthSignatureExpiresAt: exp,
 			AuthSignature: token.VisitorSignature([]byte(secret.Reveal()), "d1", exp)}
 	}
 	r, err := b.svc.VisitorLogin(ctx, key, gatehouse.Visitor, req(first), nil)
