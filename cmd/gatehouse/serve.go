@@ -99,14 +99,10 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	}
 	fetcher := jwks.New(jwks.Options{AllowPrivate: cfg.AllowPrivateJWKS})
 	limits := ratelimit.NewLimits(cfg.Limits, nil)
-	svc := session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher, FailClosedAfter: cfg.FailClosedAfter,
-		VisitorRetention: cfg.VisitorRetention})
-	if err := svc.Load(ctx); err != nil {
-		if errors.Is(err, session.ErrSealKey) {
-			return fmt.Errorf("%w\nthe seal key in %s is not the key this database was sealed with: restore this data directory's own seal-key file from its backup (or point --seal-key-file at it)", err, sealPath)
-		}
-		return err
-	}
+	// The broker is built first and handed to the service, which publishes
+	// bans, deletions and revocations through it; the broker authenticates
+	// through the service, which exists before the broker runs.
+	var svc *session.Service
 	sessionExpiry := cfg.MQTT.SessionExpiry
 	if sessionExpiry == 0 {
 		sessionExpiry = -1 // 0 means the default in realtime.Config: here it means at once
@@ -125,7 +121,14 @@ func serve(ctx context.Context, cfg serveConfig, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	svc.SetPublisher(broker)
+	svc = session.New(db, log.With("component", "session"), session.Config{SealKey: sealKey, KeyFetcher: fetcher, FailClosedAfter: cfg.FailClosedAfter,
+		VisitorRetention: cfg.VisitorRetention, Publisher: broker})
+	if err := svc.Load(ctx); err != nil {
+		if errors.Is(err, session.ErrSealKey) {
+			return fmt.Errorf("%w\nthe seal key in %s is not the key this database was sealed with: restore this data directory's own seal-key file from its backup (or point --seal-key-file at it)", err, sealPath)
+		}
+		return err
+	}
 	if err := setupAdminToken(ctx, svc, cfg, log); err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ type Config struct {
 	// read, never a wrong answer.
 	CacheBytes int
 	// Publisher pushes session events to live connections; none when nil.
+	// Build the broker first and pass it here (it authenticates through
+	// the service only once it runs).
 	Publisher Publisher
 	// SealKey (32 bytes) encrypts the customers' HMAC secrets at rest; it is
 	// kept outside the database. Without it HMAC keys cannot be registered.
@@ -546,10 +548,6 @@ func (b *bounded[K, V]) delete(k K) {
 		delete(b.m, k)
 	}
 }
-
-// SetPublisher sets the publisher after construction (the broker needs the
-// service to authenticate, and the service the broker to publish).
-func (s *Service) SetPublisher(p Publisher) { s.pub = p }
 
 func sessionIDs(list []gatehouse.Session) []string {
 	ids := make([]string, len(list))

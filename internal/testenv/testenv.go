@@ -120,15 +120,12 @@ func start(dir string, opts Options) (*Server, func(), error) {
 	if clk == nil {
 		clk = NewClock(time.Now().UTC())
 	}
-	svc := session.New(db, log, session.Config{Now: clk.Now, SealKey: SealKey,
-		KeyFetcher: jwks.New(jwks.Options{AllowPrivate: !opts.StrictJWKS, Now: clk.Now})})
-	if err := svc.Load(context.Background()); err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	s := &Server{Svc: svc, DB: db, Clock: clk}
-	var rt httpapi.Realtime
-	stopBroker := func() {}
+	// The broker, when there is one, is built first and given to the
+	// service as its publisher; it authenticates through the service.
+	var (
+		svc *session.Service
+		b   *realtime.Broker
+	)
 	if opts.Realtime {
 		origins := opts.AllowedOrigins
 		if len(origins) == 0 {
@@ -140,7 +137,8 @@ func start(dir string, opts Options) (*Server, func(), error) {
 		if cfg.CloseGrace == 0 {
 			cfg.CloseGrace = 50 * time.Millisecond
 		}
-		b, err := realtime.New(log, cfg, func(tok string) (realtime.Identity, error) {
+		var err error
+		b, err = realtime.New(log, cfg, func(tok string) (realtime.Identity, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			p, err := svc.AuthenticateRealtime(ctx, tok)
@@ -150,7 +148,21 @@ func start(dir string, opts Options) (*Server, func(), error) {
 			db.Close()
 			return nil, nil, err
 		}
-		svc.SetPublisher(b)
+	}
+	scfg := session.Config{Now: clk.Now, SealKey: SealKey,
+		KeyFetcher: jwks.New(jwks.Options{AllowPrivate: !opts.StrictJWKS, Now: clk.Now})}
+	if b != nil {
+		scfg.Publisher = b
+	}
+	svc = session.New(db, log, scfg)
+	if err := svc.Load(context.Background()); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	s := &Server{Svc: svc, DB: db, Clock: clk}
+	var rt httpapi.Realtime
+	stopBroker := func() {}
+	if b != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { b.Run(ctx); close(done) }()
