@@ -3,7 +3,9 @@
 // secure-mode auth tokens (short HMAC-bound strings), the public JWKS of
 // the signing key ring, and secure visitor signatures (HMAC-SHA256 over the
 // device id and expiry, checked in constant time against each live visitor
-// secret).
+// secret); and it verifies customer-signed access tokens, whose claims
+// (CustomerPayload) it defines for both the signer (package mint) and the
+// verifier.
 //
 // It does no I/O and knows nothing about sessions or storage: callers hand
 // it keys and a clock. Verification accepts only the algorithm each key is

@@ -1,6 +1,11 @@
 // Package httpapi serves Gatehouse over HTTP: the social.plus-compatible
 // client and server-to-server API under /api, the Gatehouse admin API under
 // /admin/v1, the JWKS, and the health check.
+//
+// Handlers return their error (handlerFunc); errors.go maps every error to
+// its HTTP status and social.plus envelope in one place (writeError), logs
+// server errors once, and sets Retry-After. Middleware (middleware.go,
+// limits.go) answers through the same writer.
 package httpapi
 
 import (

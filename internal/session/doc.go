@@ -8,4 +8,8 @@
 // validation needs no database round trip and never runs ahead of what is
 // durable. Every write is store-first: nothing is reported done that the
 // store has not acknowledged.
+//
+// It takes its own input types (LoginInput, VisitorLoginInput), not the
+// HTTP bodies, and pushes events to live connections through the Publisher
+// it is built with (the realtime broker, built first).
 package session
