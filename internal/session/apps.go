@@ -275,6 +275,6 @@ func (s *Service) putApp(a gatehouse.App) {
 	s.mu.Lock()
 	s.apps[a.ID] = &a
 	// Verified customer tokens were checked against the old settings.
-	s.ctokens = s.newCustomerTokenCache()
 	s.mu.Unlock()
+	s.cverify.forgetVerified()
 }

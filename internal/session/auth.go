@@ -65,8 +65,8 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	}
 	s.mu.RLock()
 	_, appOK := s.apps[c.Audience]
-	flags := s.users[c.Subject]
-	_, revoked := s.revoked[c.SessionID]
+	flags := s.rev.user(c.Subject)
+	revoked := s.rev.sessionRevoked(c.SessionID)
 	s.mu.RUnlock()
 	switch {
 	case !appOK:

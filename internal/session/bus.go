@@ -240,7 +240,7 @@ func (s *Service) apply(ctx context.Context, e store.Event) error {
 	case store.EventToken:
 		if t := e.Token; t != nil {
 			s.mu.Lock()
-			s.revokedTokens[t.Hash] = t.ExpiresAt
+			s.rev.revokeToken(t.Hash, t.ExpiresAt)
 			s.mu.Unlock()
 			s.pub.SessionsRevoked(t.AppID, []string{customerSessionID(t.Hash)})
 		}

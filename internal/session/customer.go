@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -55,14 +54,6 @@ func revocationKey(raw string) string {
 func legacyRevocationKey(raw string) string { return hex.EncodeToString(digest(raw)[:16]) }
 
 func isLegacyRevocationKey(k string) bool { return len(k) == 32 }
-
-// newCustomerTokenCache returns an empty cache of verified customer
-// tokens, keyed by their text (they come from outside, in any form).
-func (s *Service) newCustomerTokenCache() *bounded[string, *customerToken] {
-	return newBounded(s.cacheBytes/12, func(raw string, ct *customerToken) int {
-		return 16 + 8 + slotExtra + strSize(raw) + 160 + strSize(ct.userInternalID) + strSize(ct.publicID) + strSize(ct.hash) + strSize(ct.legacy)
-	})
-}
 
 // customerSessionID is the session id of a customer token, for revocation
 // and realtime: customer tokens have no session record.
@@ -181,9 +172,7 @@ func (s *Service) AddVerificationKey(ctx context.Context, appID string, in Verif
 	if err := s.store.CreateVerificationKey(ctx, k); err != nil {
 		return k, storeErr(err, "app")
 	}
-	s.mu.Lock()
-	s.putVerificationKey(k, ck)
-	s.mu.Unlock()
+	s.cverify.addKey(k, ck)
 	s.settle(ctx)
 	s.log.Info("verification key added", "app_id", appID, "key_id", k.ID, "alg", k.Alg, "kind", string(k.Kind))
 	k.Material = nil
@@ -214,25 +203,7 @@ func (s *Service) RemoveVerificationKey(ctx context.Context, appID, keyID string
 	return nil
 }
 
-func (s *Service) forgetVerificationKey(appID, keyID string) {
-	s.mu.Lock()
-	keep := s.ckeys[appID][:0:0]
-	for _, k := range s.ckeys[appID] {
-		if k.ID != keyID {
-			keep = append(keep, k)
-		}
-	}
-	s.ckeys[appID] = keep
-	jk := s.cjwks[appID][:0:0]
-	for _, k := range s.cjwks[appID] {
-		if k.ID != keyID {
-			jk = append(jk, k)
-		}
-	}
-	s.cjwks[appID] = jk
-	s.ctokens = s.newCustomerTokenCache()
-	s.mu.Unlock()
-}
+func (s *Service) forgetVerificationKey(appID, keyID string) { s.cverify.removeKey(appID, keyID) }
 
 // addVerificationKey puts a stored key in service (from the event log).
 func (s *Service) addVerificationKey(k gatehouse.VerificationKey) error {
@@ -240,44 +211,16 @@ func (s *Service) addVerificationKey(k gatehouse.VerificationKey) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.putVerificationKey(k, ck)
-	s.mu.Unlock()
+	s.cverify.addKey(k, ck)
 	return nil
-}
-
-// putVerificationKey adds a key unless it is there already. The caller
-// holds mu.
-func (s *Service) putVerificationKey(k gatehouse.VerificationKey, ck *token.CustomerKey) {
-	for _, x := range s.ckeys[k.AppID] {
-		if x.ID == k.ID {
-			return
-		}
-	}
-	for _, x := range s.cjwks[k.AppID] {
-		if x.ID == k.ID {
-			return
-		}
-	}
-	if ck != nil {
-		s.ckeys[k.AppID] = append(s.ckeys[k.AppID], *ck)
-	} else {
-		s.cjwks[k.AppID] = append(s.cjwks[k.AppID], k)
-	}
 }
 
 // verifyCustomer checks a customer token's signature and claims against
 // its app's keys, maps it to a user (created on first use), and returns
 // it. Revocation state is not consulted here.
 func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToken, error) {
-	s.mu.RLock()
-	ct := s.ctokens.get(raw)
-	s.mu.RUnlock()
-	if ct != nil {
-		if !s.now().Before(ct.expiresAt.Add(token.Leeway * time.Second)) {
-			return nil, errTokenExpired
-		}
-		return ct, nil
+	if ct, err := s.cverify.cached(raw); ct != nil || err != nil {
+		return ct, err
 	}
 	appID, err := token.PeekNetwork(raw)
 	if err != nil {
@@ -285,60 +228,25 @@ func (s *Service) verifyCustomer(ctx context.Context, raw string) (*customerToke
 	}
 	s.mu.RLock()
 	a := s.apps[appID]
-	keys := append([]token.CustomerKey(nil), s.ckeys[appID]...)
-	jw := append([]gatehouse.VerificationKey(nil), s.cjwks[appID]...)
-	legacy := s.legacyRevocations
+	legacy := s.rev.legacyKeys()
 	s.mu.RUnlock()
-	if a == nil || (len(keys) == 0 && len(jw) == 0) {
+	if a == nil {
 		return nil, errTokenInvalid
 	}
-	want := token.CustomerExpectations{Now: s.now(), Issuer: a.TokenIssuer, Audience: a.TokenAudience, MaxTTL: a.CustomerTokenMaxTTL()}
-	withJWKS := func(refresh bool) []token.CustomerKey {
-		all := keys
-		for _, k := range jw {
-			fetched, err := s.fetcher.Keys(ctx, k.ID, k.JWKSURL, refresh)
-			if err != nil {
-				s.log.Warn("JWKS unavailable", "app_id", appID, "key_id", k.ID, "err", err)
-				continue
-			}
-			for _, f := range fetched {
-				if string(f.Alg) == k.Alg {
-					all = append(all, f)
-				}
-			}
-		}
-		return all
-	}
-	claims, err := token.VerifyCustomer(raw, withJWKS(false), want)
-	if errors.Is(err, token.ErrUnknownKey) && len(jw) > 0 {
-		claims, err = token.VerifyCustomer(raw, withJWKS(true), want)
-	}
-	switch {
-	case errors.Is(err, token.ErrExpired):
-		return nil, errTokenExpired
-	case err != nil:
-		return nil, gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
-	}
-	// The token must name its app in verified claims, not only in the
-	// unverified peek that chose the keys.
-	if claims.NetworkID != appID && !(claims.NetworkID == "" && slices.Contains(claims.Audience, appID)) {
-		return nil, errTokenInvalid
-	}
-	if err := gatehouse.ValidateUserID(claims.PublicUserID); err != nil {
-		return nil, gatehouse.Wrap(gatehouse.Unauthenticated, err, errTokenInvalid.Message)
+	claims, now, err := s.cverify.verify(ctx, raw, a)
+	if err != nil {
+		return nil, err
 	}
 	u, err := s.customerUser(ctx, appID, claims.PublicUserID)
 	if err != nil {
 		return nil, err
 	}
-	ct = &customerToken{appID: appID, userInternalID: u.ID, publicID: u.UserID, hash: revocationKey(raw),
-		issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt, acceptedAt: want.Now.UTC().Truncate(time.Millisecond)}
+	ct := &customerToken{appID: appID, userInternalID: u.ID, publicID: u.UserID, hash: revocationKey(raw),
+		issuedAt: claims.IssuedAt, expiresAt: claims.ExpiresAt, acceptedAt: now.UTC().Truncate(time.Millisecond)}
 	if legacy {
 		ct.legacy = legacyRevocationKey(raw)
 	}
-	s.mu.Lock()
-	s.ctokens.put(raw, ct)
-	s.mu.Unlock()
+	s.cverify.remember(raw, ct)
 	return ct, nil
 }
 
@@ -376,11 +284,8 @@ func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*ga
 // checkCustomer applies revocation state to a verified customer token.
 func (s *Service) checkCustomer(ct *customerToken) (Principal, error) {
 	s.mu.RLock()
-	flags := s.users[ct.userInternalID]
-	_, revoked := s.revokedTokens[ct.hash]
-	if !revoked && ct.legacy != "" {
-		_, revoked = s.revokedTokens[ct.legacy]
-	}
+	flags := s.rev.user(ct.userInternalID)
+	revoked := s.rev.tokenRevoked(ct.hash, ct.legacy)
 	s.mu.RUnlock()
 	switch {
 	case flags.deleted:
@@ -411,7 +316,7 @@ func (s *Service) logoutCustomer(ctx context.Context, ct *customerToken) error {
 		return storeErr(err, "token")
 	}
 	s.mu.Lock()
-	s.revokedTokens[ct.hash] = ct.expiresAt
+	s.rev.revokeToken(ct.hash, ct.expiresAt)
 	s.mu.Unlock()
 	revokedLogout.Inc()
 	s.settle(ctx) // closes the token's connections

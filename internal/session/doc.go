@@ -9,6 +9,23 @@
 // durable. Every write is store-first: nothing is reported done that the
 // store has not acknowledged.
 //
+// Service (service.go) orchestrates: each operation writes to the store,
+// then updates the in-memory parts, which are types of their own:
+//
+//   - revocationIndex (revocations.go): revoked sessions, banned and
+//     deleted users and their "tokens issued before T are revoked"
+//     watermarks, revoked customer tokens. Validation, the login fast
+//     path and the event applier (bus.go) read and update it.
+//   - customerVerifier (customerverifier.go): an app's keys for
+//     customer-signed tokens (HMAC, public keys, JWKS URLs fetched through
+//     the KeyFetcher), signature and claims checks, and the cache of
+//     verified tokens. customer.go keeps the rest: registering keys,
+//     mapping a verified token to its user, revocation on logout.
+//   - bounded caches for the login fast path (login.go) and for customer
+//     tokens' users.
+//
+// Each has unit tests of its own, without a store.
+//
 // It takes its own input types (LoginInput, VisitorLoginInput), not the
 // HTTP bodies, and pushes events to live connections through the Publisher
 // it is built with (the realtime broker, built first).

@@ -137,7 +137,7 @@ func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.L
 	}
 	s.mu.Lock()
 	if res.Replaced != nil {
-		s.revoked[res.Replaced.ID] = res.Replaced.ExpiresAt
+		s.rev.revokeSession(res.Replaced.ID, res.Replaced.ExpiresAt)
 	}
 	u := res.User
 	s.internApp(&u)
@@ -230,8 +230,8 @@ func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *Login
 	)
 	if found {
 		u = s.userSnaps.get(d.userID)
-		flags = s.users[d.userID]
-		_, revoked = s.revoked[d.sessionID]
+		flags = s.rev.user(d.userID)
+		revoked = s.rev.sessionRevoked(d.sessionID)
 	}
 	s.mu.RUnlock()
 	if !found || u == nil || u.UserID != req.UserID || u.Type.OrSignedIn() != typ || flags.banned || flags.deleted || revoked ||
@@ -269,8 +269,6 @@ func (s *Service) issue(a *gatehouse.App, u *gatehouse.User, sess gatehouse.Sess
 
 func (s *Service) markRevoked(sessions ...gatehouse.Session) {
 	s.mu.Lock()
-	for _, x := range sessions {
-		s.revoked[x.ID] = x.ExpiresAt
-	}
+	s.rev.revokeSessions(sessions)
 	s.mu.Unlock()
 }

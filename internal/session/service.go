@@ -92,23 +92,16 @@ type Service struct {
 	verifier token.Verifier
 	authKey  token.AuthKey
 
-	mu      sync.RWMutex
-	apps    map[string]*gatehouse.App
-	keys    map[string]*gatehouse.Key // active keys by id
-	revoked map[string]time.Time      // session id -> expiry of its newest token
-	users   map[string]userFlags      // internal user id -> restrictions
+	mu   sync.RWMutex
+	apps map[string]*gatehouse.App
+	keys map[string]*gatehouse.Key // active keys by id
+	rev  revocationIndex           // revoked sessions, restricted users, revoked customer tokens (revocations.go)
 
 	// Customer tokens.
-	sealer        cipher.AEAD
-	fetcher       KeyFetcher
-	ckeys         map[string][]token.CustomerKey         // app -> static keys
-	cjwks         map[string][]gatehouse.VerificationKey // app -> JWKS keys
-	revokedTokens map[string]time.Time                   // revocation key -> expiry
-	custUsers     *bounded[string, *gatehouse.User]      // app+public id -> user
-	ctokens       *bounded[string, *customerToken]       // verified tokens
-	// legacyRevocations: the store held revocations under the old key
-	// (digest of the raw text) at start, so tokens are checked under both.
-	legacyRevocations bool
+	sealer    cipher.AEAD
+	fetcher   KeyFetcher
+	cverify   *customerVerifier                 // keys, JWKS, claims checks, verified-token cache (customerverifier.go)
+	custUsers *bounded[string, *gatehouse.User] // app+public id -> user
 
 	// Caches for the login fast path, filled after committed logins.
 	devices    *bounded[deviceKey, deviceEntry]  // app+device -> session held
@@ -131,28 +124,19 @@ type Service struct {
 	ready readiness // for Ready
 }
 
-type userFlags struct {
-	banned, deleted bool
-	validAfter      time.Time // customer tokens issued at or before are refused
-}
-
 // New returns a service over st.
 func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{
-		store:   st,
-		log:     log,
-		seed:    maphash.MakeSeed(),
-		now:     cfg.Now,
-		issuer:  cfg.Issuer,
-		apps:    map[string]*gatehouse.App{},
-		keys:    map[string]*gatehouse.Key{},
-		revoked: map[string]time.Time{},
-		users:   map[string]userFlags{},
+		store:  st,
+		log:    log,
+		seed:   maphash.MakeSeed(),
+		now:    cfg.Now,
+		issuer: cfg.Issuer,
+		apps:   map[string]*gatehouse.App{},
+		keys:   map[string]*gatehouse.Key{},
+		rev:    newRevocationIndex(),
 
-		fetcher:       cfg.KeyFetcher,
-		ckeys:         map[string][]token.CustomerKey{},
-		cjwks:         map[string][]gatehouse.VerificationKey{},
-		revokedTokens: map[string]time.Time{},
+		fetcher: cfg.KeyFetcher,
 
 		bus:       bus{sem: make(chan struct{}, 1), wake: make(chan struct{}, 1)},
 		failAfter: cfg.FailClosedAfter,
@@ -195,7 +179,7 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	s.userSnaps = newBounded(s.cacheBytes/3, userSnapSize)
 	s.devices = newBounded(s.cacheBytes/6, deviceSize)
 	s.custUsers = newBounded(s.cacheBytes/12, custUserSize)
-	s.ctokens = s.newCustomerTokenCache()
+	s.cverify = newCustomerVerifier(s.fetcher, s.log, s.now, s.cacheBytes/12)
 	return s
 }
 
@@ -294,27 +278,20 @@ func (s *Service) Load(ctx context.Context) error {
 		s.keys[active[i].ID] = &active[i]
 	}
 	for _, r := range revoked {
-		s.revoked[r.ID] = r.ExpiresAt
+		s.rev.revokeSession(r.ID, r.ExpiresAt)
 	}
 	for _, u := range restricted {
-		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted, validAfter: u.TokensValidAfter}
+		s.rev.setUser(u)
 	}
 	for _, k := range vkeys {
 		ck, err := s.loadVerificationKey(k)
 		if err != nil {
 			return err
 		}
-		if ck != nil {
-			s.ckeys[k.AppID] = append(s.ckeys[k.AppID], *ck)
-		} else {
-			s.cjwks[k.AppID] = append(s.cjwks[k.AppID], k)
-		}
+		s.cverify.addKey(k, ck)
 	}
 	for _, t := range revokedTokens {
-		s.revokedTokens[t.Hash] = t.ExpiresAt
-		if isLegacyRevocationKey(t.Hash) {
-			s.legacyRevocations = true
-		}
+		s.rev.loadToken(t.Hash, t.ExpiresAt)
 	}
 	s.vsecrets = unsealed
 	if h, err := s.store.Secret(ctx, secretAdminToken); err == nil {
@@ -354,16 +331,7 @@ const SessionRetention = 30 * 24 * time.Hour
 func (s *Service) GC(ctx context.Context) {
 	cutoff := s.now().Add(-2 * token.Leeway * time.Second)
 	s.mu.Lock()
-	for id, exp := range s.revoked {
-		if exp.Before(cutoff) {
-			delete(s.revoked, id)
-		}
-	}
-	for h, exp := range s.revokedTokens {
-		if exp.Before(cutoff) {
-			delete(s.revokedTokens, h)
-		}
-	}
+	s.rev.gc(cutoff)
 	s.mu.Unlock()
 	if n, err := s.store.PurgeSessions(ctx, s.now().Add(-SessionRetention)); err != nil {
 		s.log.Error("purge sessions", "err", err)

@@ -4,18 +4,19 @@ package session
 // for the gatehouse_cache_entries gauge: the login fast path's caches, the
 // revocation and restriction sets, and the customer-token caches.
 func (s *Service) CacheSizes() map[string]float64 {
+	ctokens, _ := s.cverify.cacheStats()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return map[string]float64{
 		"apps":                    float64(len(s.apps)),
 		"api_and_server_keys":     float64(len(s.keys)),
-		"revoked_sessions":        float64(len(s.revoked)),
-		"restricted_users":        float64(len(s.users)),
-		"revoked_customer_tokens": float64(len(s.revokedTokens)),
+		"revoked_sessions":        float64(len(s.rev.sessions)),
+		"restricted_users":        float64(len(s.rev.users)),
+		"revoked_customer_tokens": float64(len(s.rev.tokens)),
 		"login_devices":           float64(s.devices.len()),
 		"login_users":             float64(s.userSnaps.len()),
 		"customer_users":          float64(s.custUsers.len()),
-		"customer_tokens":         float64(s.ctokens.len()),
+		"customer_tokens":         float64(ctokens),
 		"visitor_secret_apps":     float64(len(s.vsecrets)),
 	}
 }
@@ -25,6 +26,7 @@ func (b *bounded[K, V]) len() int { return len(b.m) }
 // CacheBytes reports the bytes each bounded cache counts, for the
 // gatehouse_cache_bytes gauge; together they stay within Config.CacheBytes.
 func (s *Service) CacheBytes() map[string]float64 {
+	_, ctokenBytes := s.cverify.cacheStats()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return map[string]float64{
@@ -32,6 +34,6 @@ func (s *Service) CacheBytes() map[string]float64 {
 		"login_devices":   float64(s.devices.bytes),
 		"login_users":     float64(s.userSnaps.bytes),
 		"customer_users":  float64(s.custUsers.bytes),
-		"customer_tokens": float64(s.ctokens.bytes),
+		"customer_tokens": float64(ctokenBytes),
 	}
 }

@@ -98,14 +98,8 @@ func (s *Service) Delete(ctx context.Context, appID, userID string) (gatehouse.U
 
 func (s *Service) restrict(u gatehouse.User, revoked []gatehouse.Session) {
 	s.mu.Lock()
-	if u.Banned || u.Deleted || !u.TokensValidAfter.IsZero() {
-		s.users[u.ID] = userFlags{banned: u.Banned, deleted: u.Deleted, validAfter: u.TokensValidAfter}
-	} else {
-		delete(s.users, u.ID)
-	}
-	for _, x := range revoked {
-		s.revoked[x.ID] = x.ExpiresAt
-	}
+	s.rev.setUser(u)
+	s.rev.revokeSessions(revoked)
 	if s.userSnaps.get(u.ID) != nil {
 		s.internApp(&u)
 		s.userSnaps.put(u.ID, &u)

@@ -238,7 +238,7 @@ func (s *Service) purgeVisitors(ctx context.Context) {
 	s.mu.Lock()
 	for _, u := range gone {
 		s.userSnaps.delete(u.ID)
-		delete(s.users, u.ID)
+		s.rev.forgetUser(u.ID)
 	}
 	s.mu.Unlock()
 	s.log.Info("purged unused visitor and bot users", "count", len(gone))
