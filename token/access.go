@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-auth/gatehouse/bounded"
 )
 
 // AccessType is the typ header of access tokens (RFC 9068). Other JWT kinds
@@ -166,10 +168,8 @@ func checkAccessClaims(c *AccessClaims, want Expectations) error {
 // prefix — one its sender already holds.
 type Cache struct {
 	mu       sync.RWMutex
-	maxBytes int
-	bytes    int
 	seed     maphash.Seed
-	entries  map[cacheKey]*cacheEntry
+	entries  *bounded.Map[cacheKey, *cacheEntry]
 	interned map[string]string // app ids, user types, key ids
 }
 
@@ -187,7 +187,7 @@ type cacheEntry struct {
 // load factor).
 const entryOverhead = int(unsafe.Sizeof(cacheEntry{})) + 32
 
-func (e *cacheEntry) size() int {
+func entrySize(_ cacheKey, e *cacheEntry) int {
 	return entryOverhead + len(e.claims.Subject) + len(e.claims.SessionID) + len(e.claims.User.PublicUserID)
 }
 
@@ -196,7 +196,7 @@ const maxInterned = 4096
 
 // NewCache returns a cache holding at most maxBytes of tokens.
 func NewCache(maxBytes int) *Cache {
-	return &Cache{maxBytes: maxBytes, seed: maphash.MakeSeed(), entries: make(map[cacheKey]*cacheEntry), interned: map[string]string{}}
+	return &Cache{seed: maphash.MakeSeed(), entries: bounded.New(maxBytes, entrySize), interned: map[string]string{}}
 }
 
 // Verifier verifies access tokens against a ring through a cache.
@@ -213,7 +213,7 @@ func (v *Verifier) Verify(raw string, want Expectations) (*AccessClaims, error) 
 	if keyed {
 		sum = maphash.Comparable(v.Cache.seed, raw)
 		v.Cache.mu.RLock()
-		e := v.Cache.entries[k]
+		e := v.Cache.entries.Get(k)
 		v.Cache.mu.RUnlock()
 		if e != nil && e.sum == sum {
 			if err := checkAccessClaims(&e.claims, want); err != nil {
@@ -258,24 +258,9 @@ func (c *Cache) add(k cacheKey, sum uint64, v *AccessClaims) {
 	cl.UserType = c.intern(v.UserType)
 	cl.KeyID = c.intern(v.KeyID)
 	cl.ID = ""
-	if old := c.entries[k]; old != nil {
-		c.bytes -= old.size()
-	}
-	if c.bytes+e.size() > c.maxBytes {
-		// Drop about a quarter; map order is random, which is good enough
-		// for a cache whose misses cost one signature check.
-		n := max(1, len(c.entries)/4)
-		for k, old := range c.entries {
-			if n == 0 {
-				break
-			}
-			c.bytes -= old.size()
-			delete(c.entries, k)
-			n--
-		}
-	}
-	c.entries[k] = e
-	c.bytes += e.size()
+	// When full, about a quarter is dropped, in map order: good enough
+	// for a cache whose misses cost one signature check.
+	c.entries.Put(k, e)
 }
 
 // intern returns the table's copy of x, adding x while there is room. The
@@ -294,14 +279,13 @@ func (c *Cache) intern(x string) string {
 func (c *Cache) Bytes() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.bytes
+	return c.entries.Bytes()
 }
 
 // Purge empties the cache, for when keys are withdrawn.
 func (c *Cache) Purge() {
 	c.mu.Lock()
-	c.entries = make(map[cacheKey]*cacheEntry)
-	c.bytes = 0
+	c.entries.Clear()
 	c.mu.Unlock()
 }
 

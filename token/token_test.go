@@ -117,13 +117,13 @@ func TestCacheRechecksExpiry(t *testing.T) {
 		tk, _ := r.Sign(c)
 		v.Verify(tk, Expectations{Issuer: "gatehouse", Now: t0})
 	}
-	if n, b := len(v.Cache.entries), v.Cache.Bytes(); n > 2 || b > 600 {
+	if n, b := v.Cache.entries.Len(), v.Cache.Bytes(); n > 2 || b > 600 {
 		t.Fatalf("cache holds %d entries, %d bytes; bound is 600 bytes", n, b)
 	}
 	// Garbage is never cached.
 	v.Cache.Purge()
 	v.Verify(tok+"x", Expectations{Issuer: "gatehouse", Now: t0})
-	if len(v.Cache.entries) != 0 {
+	if v.Cache.entries.Len() != 0 {
 		t.Fatal("a refused token was cached")
 	}
 }

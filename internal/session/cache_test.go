@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/bounded"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 )
 
@@ -47,8 +48,8 @@ func TestCachesBoundedByBytes(t *testing.T) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for name, c := range map[string]struct{ bytes, max, counted int }{
-		"user snapshots": {s.userSnaps.bytes, budget / 3, recount(s.userSnaps)},
-		"devices":        {s.devices.bytes, budget / 6, recount(s.devices)},
+		"user snapshots": {s.userSnaps.Bytes(), budget / 3, recount(s.userSnaps, userSnapSize)},
+		"devices":        {s.devices.Bytes(), budget / 6, recount(s.devices, deviceSize)},
 		"tokens":         {s.verifier.Cache.Bytes(), budget / 3, s.verifier.Cache.Bytes()},
 	} {
 		if c.bytes > c.max || c.bytes != c.counted || c.bytes < c.max/2 {
@@ -57,7 +58,7 @@ func TestCachesBoundedByBytes(t *testing.T) {
 	}
 	// An entry's count is close to what it holds: a 50-byte id and a
 	// 100-byte name, not the 3,000-byte device info.
-	for id, u := range s.userSnaps.m {
+	for id, u := range s.userSnaps.All() {
 		if n := userSnapSize(id, u); n < 300 || n > 500 {
 			t.Fatalf("a user snapshot counts %d bytes", n)
 		}
@@ -65,10 +66,10 @@ func TestCachesBoundedByBytes(t *testing.T) {
 	}
 }
 
-func recount[K comparable, V any](b *bounded[K, V]) int {
+func recount[K comparable, V any](b *bounded.Map[K, V], size func(K, V) int) int {
 	n := 0
-	for k, v := range b.m {
-		n += b.size(k, v)
+	for k, v := range b.All() {
+		n += size(k, v)
 	}
 	return n
 }

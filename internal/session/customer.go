@@ -260,7 +260,7 @@ func appScopedKey(appID, id string) string { return appID + "\x00" + id }
 func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*gatehouse.User, error) {
 	key := appScopedKey(appID, publicID)
 	s.mu.RLock()
-	u := s.custUsers.get(key)
+	u := s.custUsers.Get(key)
 	s.mu.RUnlock()
 	if u != nil {
 		return u, nil
@@ -276,7 +276,7 @@ func (s *Service) customerUser(ctx context.Context, appID, publicID string) (*ga
 		return nil, gatehouse.Wrap(gatehouse.Unauthenticated, errOtherUserType, errTokenInvalid.Message)
 	}
 	s.mu.Lock()
-	s.custUsers.put(key, &got)
+	s.custUsers.Put(key, &got)
 	s.mu.Unlock()
 	return &got, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/bounded"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
 
@@ -31,7 +32,7 @@ type customerVerifier struct {
 	mu    sync.RWMutex
 	keys  map[string][]token.CustomerKey         // app -> static keys
 	jwks  map[string][]gatehouse.VerificationKey // app -> JWKS keys
-	cache *bounded[string, *customerToken]       // verified tokens
+	cache *bounded.Map[string, *customerToken]   // verified tokens
 }
 
 func newCustomerVerifier(fetcher KeyFetcher, log *slog.Logger, now func() time.Time, cacheBytes int) *customerVerifier {
@@ -43,8 +44,8 @@ func newCustomerVerifier(fetcher KeyFetcher, log *slog.Logger, now func() time.T
 
 // newCache returns an empty cache of verified customer tokens, keyed by
 // their text (they come from outside, in any form).
-func (v *customerVerifier) newCache() *bounded[string, *customerToken] {
-	return newBounded(v.cacheBytes, func(raw string, ct *customerToken) int {
+func (v *customerVerifier) newCache() *bounded.Map[string, *customerToken] {
+	return bounded.New(v.cacheBytes, func(raw string, ct *customerToken) int {
 		return 16 + 8 + slotExtra + strSize(raw) + 160 + strSize(ct.userInternalID) + strSize(ct.publicID) + strSize(ct.hash) + strSize(ct.legacy)
 	})
 }
@@ -53,7 +54,7 @@ func (v *customerVerifier) newCache() *bounded[string, *customerToken] {
 // not, errTokenExpired when it is but has expired since.
 func (v *customerVerifier) cached(raw string) (*customerToken, error) {
 	v.mu.RLock()
-	ct := v.cache.get(raw)
+	ct := v.cache.Get(raw)
 	v.mu.RUnlock()
 	if ct != nil && !v.now().Before(ct.expiresAt.Add(token.Leeway*time.Second)) {
 		return nil, errTokenExpired
@@ -64,7 +65,7 @@ func (v *customerVerifier) cached(raw string) (*customerToken, error) {
 // remember caches a verified token under its text.
 func (v *customerVerifier) remember(raw string, ct *customerToken) {
 	v.mu.Lock()
-	v.cache.put(raw, ct)
+	v.cache.Put(raw, ct)
 	v.mu.Unlock()
 }
 
@@ -174,5 +175,5 @@ func (v *customerVerifier) removeKey(appID, keyID string) {
 func (v *customerVerifier) cacheStats() (entries, bytes int) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.cache.len(), v.cache.bytes
+	return v.cache.Len(), v.cache.Bytes()
 }

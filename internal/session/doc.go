@@ -21,8 +21,8 @@
 //     the KeyFetcher), signature and claims checks, and the cache of
 //     verified tokens. customer.go keeps the rest: registering keys,
 //     mapping a verified token to its user, revocation on logout.
-//   - bounded caches for the login fast path (login.go) and for customer
-//     tokens' users.
+//   - caches bounded by bytes (package bounded) for the login fast path
+//     (login.go) and for customer tokens' users; entry sizes in service.go.
 //
 // Each has unit tests of its own, without a store.
 //

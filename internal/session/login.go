@@ -141,8 +141,8 @@ func (s *Service) commitLogin(ctx context.Context, a *gatehouse.App, rec store.L
 	}
 	u := res.User
 	s.internApp(&u)
-	s.userSnaps.put(u.ID, &u)
-	s.devices.put(newDeviceKey(a.ID, req.DeviceID), deviceEntry{
+	s.userSnaps.Put(u.ID, &u)
+	s.devices.Put(newDeviceKey(a.ID, req.DeviceID), deviceEntry{
 		sessionID:  res.Session.ID,
 		userID:     u.ID, // shares the snapshot's string
 		durableExp: res.Session.ExpiresAt.UnixNano(),
@@ -222,14 +222,14 @@ func (s *Service) infoHash(d gatehouse.DeviceInfo) uint64 {
 // else takes the transactional path.
 func (s *Service) fastLogin(a *gatehouse.App, typ gatehouse.UserType, req *LoginInput, name *string, iat, exp time.Time) (LoginResult, bool) {
 	s.mu.RLock()
-	d, found := s.devices.lookup(newDeviceKey(a.ID, req.DeviceID))
+	d, found := s.devices.Lookup(newDeviceKey(a.ID, req.DeviceID))
 	var (
 		u       *gatehouse.User
 		flags   userFlags
 		revoked bool
 	)
 	if found {
-		u = s.userSnaps.get(d.userID)
+		u = s.userSnaps.Get(d.userID)
 		flags = s.rev.user(d.userID)
 		revoked = s.rev.sessionRevoked(d.sessionID)
 	}

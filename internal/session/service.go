@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse"
+	"github.com/gatehouse-auth/gatehouse/bounded"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/token"
 )
@@ -100,12 +101,12 @@ type Service struct {
 	// Customer tokens.
 	sealer    cipher.AEAD
 	fetcher   KeyFetcher
-	cverify   *customerVerifier                 // keys, JWKS, claims checks, verified-token cache (customerverifier.go)
-	custUsers *bounded[string, *gatehouse.User] // app+public id -> user
+	cverify   *customerVerifier                     // keys, JWKS, claims checks, verified-token cache (customerverifier.go)
+	custUsers *bounded.Map[string, *gatehouse.User] // app+public id -> user
 
 	// Caches for the login fast path, filled after committed logins.
-	devices    *bounded[deviceKey, deviceEntry]  // app+device -> session held
-	userSnaps  *bounded[string, *gatehouse.User] // internal user id -> user
+	devices    *bounded.Map[deviceKey, deviceEntry]  // app+device -> session held
+	userSnaps  *bounded.Map[string, *gatehouse.User] // internal user id -> user
 	cacheBytes int
 
 	adminHash atomic.Pointer[[]byte]
@@ -176,9 +177,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		s.cacheBytes = DefaultCacheBytes
 	}
 	s.verifier = token.Verifier{Ring: s.ring.Load, Cache: token.NewCache(s.cacheBytes / 3)}
-	s.userSnaps = newBounded(s.cacheBytes/3, userSnapSize)
-	s.devices = newBounded(s.cacheBytes/6, deviceSize)
-	s.custUsers = newBounded(s.cacheBytes/12, custUserSize)
+	s.userSnaps = bounded.New(s.cacheBytes/3, userSnapSize)
+	s.devices = bounded.New(s.cacheBytes/6, deviceSize)
+	s.custUsers = bounded.New(s.cacheBytes/12, custUserSize)
 	s.cverify = newCustomerVerifier(s.fetcher, s.log, s.now, s.cacheBytes/12)
 	return s
 }
@@ -441,47 +442,6 @@ func storeErr(err error, what string) error {
 // BenchmarkSessionMemory).
 const DefaultCacheBytes = 768 << 20
 
-// bounded is a map bounded by bytes: a put that would take it past maxBytes
-// first drops about a quarter of its entries, in map order. size tells
-// what an entry costs (its map slot and what only it references). The
-// caller synchronizes.
-type bounded[K comparable, V any] struct {
-	maxBytes, bytes int
-	size            func(K, V) int
-	m               map[K]V
-}
-
-func newBounded[K comparable, V any](maxBytes int, size func(K, V) int) *bounded[K, V] {
-	return &bounded[K, V]{maxBytes: maxBytes, size: size, m: make(map[K]V)}
-}
-
-func (b *bounded[K, V]) get(k K) V { return b.m[k] }
-
-func (b *bounded[K, V]) lookup(k K) (V, bool) {
-	v, ok := b.m[k]
-	return v, ok
-}
-
-func (b *bounded[K, V]) put(k K, v V) {
-	if old, ok := b.m[k]; ok {
-		b.bytes -= b.size(k, old)
-	}
-	n := b.size(k, v)
-	if b.bytes+n > b.maxBytes {
-		drop := max(1, len(b.m)/4)
-		for k, old := range b.m {
-			if drop == 0 {
-				break
-			}
-			b.bytes -= b.size(k, old)
-			delete(b.m, k)
-			drop--
-		}
-	}
-	b.m[k] = v
-	b.bytes += n
-}
-
 // Entry sizes, as the caches count them: the map slot (key, value, control
 // byte at the load factor) plus what the entry alone references, rounded
 // as the allocator does.
@@ -507,13 +467,6 @@ func custUserSize(k string, u *gatehouse.User) int {
 func (s *Service) internApp(u *gatehouse.User) {
 	if a := s.apps[u.AppID]; a != nil {
 		u.AppID = a.ID
-	}
-}
-
-func (b *bounded[K, V]) delete(k K) {
-	if old, ok := b.m[k]; ok {
-		b.bytes -= b.size(k, old)
-		delete(b.m, k)
 	}
 }
 

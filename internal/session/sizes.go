@@ -13,15 +13,13 @@ func (s *Service) CacheSizes() map[string]float64 {
 		"revoked_sessions":        float64(len(s.rev.sessions)),
 		"restricted_users":        float64(len(s.rev.users)),
 		"revoked_customer_tokens": float64(len(s.rev.tokens)),
-		"login_devices":           float64(s.devices.len()),
-		"login_users":             float64(s.userSnaps.len()),
-		"customer_users":          float64(s.custUsers.len()),
+		"login_devices":           float64(s.devices.Len()),
+		"login_users":             float64(s.userSnaps.Len()),
+		"customer_users":          float64(s.custUsers.Len()),
 		"customer_tokens":         float64(ctokens),
 		"visitor_secret_apps":     float64(len(s.vsecrets)),
 	}
 }
-
-func (b *bounded[K, V]) len() int { return len(b.m) }
 
 // CacheBytes reports the bytes each bounded cache counts, for the
 // gatehouse_cache_bytes gauge; together they stay within Config.CacheBytes.
@@ -31,9 +29,9 @@ func (s *Service) CacheBytes() map[string]float64 {
 	defer s.mu.RUnlock()
 	return map[string]float64{
 		"verified_tokens": float64(s.verifier.Cache.Bytes()),
-		"login_devices":   float64(s.devices.bytes),
-		"login_users":     float64(s.userSnaps.bytes),
-		"customer_users":  float64(s.custUsers.bytes),
+		"login_devices":   float64(s.devices.Bytes()),
+		"login_users":     float64(s.userSnaps.Bytes()),
+		"customer_users":  float64(s.custUsers.Bytes()),
 		"customer_tokens": float64(ctokenBytes),
 	}
 }

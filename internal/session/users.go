@@ -100,9 +100,9 @@ func (s *Service) restrict(u gatehouse.User, revoked []gatehouse.Session) {
 	s.mu.Lock()
 	s.rev.setUser(u)
 	s.rev.revokeSessions(revoked)
-	if s.userSnaps.get(u.ID) != nil {
+	if s.userSnaps.Get(u.ID) != nil {
 		s.internApp(&u)
-		s.userSnaps.put(u.ID, &u)
+		s.userSnaps.Put(u.ID, &u)
 	}
 	s.mu.Unlock()
 }

@@ -237,7 +237,7 @@ func (s *Service) purgeVisitors(ctx context.Context) {
 	}
 	s.mu.Lock()
 	for _, u := range gone {
-		s.userSnaps.delete(u.ID)
+		s.userSnaps.Delete(u.ID)
 		s.rev.forgetUser(u.ID)
 	}
 	s.mu.Unlock()
