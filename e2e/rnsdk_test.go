@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,25 +26,8 @@ import (
 // its calls in internal/httpapi/customer_test.go stays beside it: it pins
 // the exact bytes.)
 
-var rnOnce sync.Once
-
 func requireRNSDK(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is not installed: the React Native SDK compatibility test needs Node.js 18+")
-	}
-	dir, _ := filepath.Abs("rnsdk")
-	rnOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@amityco", "ts-sdk-react-native", "package.json")); err == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	})
-	return dir
+	return requireNodePackage(t, "rnsdk", "@amityco/ts-sdk-react-native")
 }
 
 type rnEvent struct {

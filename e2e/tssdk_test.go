@@ -12,19 +12,27 @@ import (
 	"testing"
 )
 
-var npmOnce sync.Once
-
 // requireSDK makes sure the pinned @amityco/ts-sdk is installed (npm ci from
 // the lock file) and that Node.js is there. It fails rather than skips: the
 // compatibility test is part of the suite.
 func requireSDK(t *testing.T) string {
+	return requireNodePackage(t, "tssdk", "@amityco/ts-sdk")
+}
+
+var npmInstalls sync.Map // directory → *sync.Once
+
+// requireNodePackage fails the test unless Node.js is installed, and runs
+// `npm ci` in the e2e directory dir (once per test binary) unless pkg is
+// already in its node_modules. It returns dir's absolute path.
+func requireNodePackage(t *testing.T, dir, pkg string) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is not installed: the official-SDK compatibility test needs Node.js 18+")
+		t.Fatalf("node is not installed: the %s compatibility test needs Node.js 18+", pkg)
 	}
-	dir, _ := filepath.Abs("tssdk")
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@amityco", "ts-sdk", "package.json")); err == nil {
+	dir, _ = filepath.Abs(dir)
+	once, _ := npmInstalls.LoadOrStore(dir, new(sync.Once))
+	once.(*sync.Once).Do(func() {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err == nil {
 			return
 		}
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")

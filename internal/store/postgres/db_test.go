@@ -76,21 +76,7 @@ func TestPoolRecoversFromKilledConnections(t *testing.T) {
 	// Fill the pool with several connections.
 	parallelCalls(t, db, 8)
 
-	admin, err := pgx.Connect(t.Context(), pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var killed int
-	if err := admin.QueryRow(t.Context(), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-		cfg.Database).Scan(&killed); err != nil {
-		t.Fatal(err)
-	}
-	if killed == 0 {
+	if killed := newDBAdmin(t, url).terminateSessions(); killed == 0 {
 		t.Fatal("no connection of the store was found to kill")
 	}
 	// Each broken connection fails at most one call before the pool drops
@@ -126,30 +112,10 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 	if err := db.CreateApp(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	setAllowed := func(allow bool) {
-		t.Helper()
-		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %v", cfg.Database, allow)); err != nil {
-			t.Fatal(err)
-		}
-		if !allow {
-			if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", cfg.Database); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	setAllowed(false)
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS true", cfg.Database))
-	})
+	dba := newDBAdmin(t, url)
+	dba.alter("WITH ALLOW_CONNECTIONS false")
+	dba.terminateSessions()
+	t.Cleanup(func() { dba.alterQuietly("WITH ALLOW_CONNECTIONS true") })
 
 	for _, call := range []struct {
 		name string
@@ -181,7 +147,7 @@ func TestStoreOutageFailsFastAndRecovers(t *testing.T) {
 		}
 	}
 
-	setAllowed(true)
+	dba.alter("WITH ALLOW_CONNECTIONS true")
 	// Service comes back by itself: poll with a deadline, no sleeps.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -218,29 +184,14 @@ func TestProbeNeedsCommits(t *testing.T) {
 	if err := db.Probe(ctx); err != nil {
 		t.Fatalf("probe of a healthy database: %v", err)
 	}
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
+	dba := newDBAdmin(t, url)
 	readOnly := func(on bool) {
 		t.Helper()
-		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = %v", cfg.Database, on)); err != nil {
-			t.Fatal(err)
-		}
-		// The setting applies to new sessions: end the pool's.
-		if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", cfg.Database); err != nil {
-			t.Fatal(err)
-		}
+		dba.alter(fmt.Sprintf("SET default_transaction_read_only = %v", on))
+		dba.terminateSessions() // the setting applies to new sessions: end the pool's
 	}
 	readOnly(true)
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s SET default_transaction_read_only = false", cfg.Database))
-	})
+	t.Cleanup(func() { dba.alterQuietly("SET default_transaction_read_only = false") })
 	// The pool notices its killed connections on first use; every attempt
 	// on a fresh connection must fail as read-only.
 	deadline := time.Now().Add(20 * time.Second)
@@ -279,4 +230,52 @@ func parallelCalls(t *testing.T, db *postgres.DB, n int) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// dbAdmin changes a test database from outside, over a superuser
+// connection to the maintenance database.
+type dbAdmin struct {
+	t    *testing.T
+	conn *pgx.Conn
+	name string
+}
+
+func newDBAdmin(t *testing.T, url string) *dbAdmin {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered first, so it runs after the cleanups that still use it.
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return &dbAdmin{t: t, conn: conn, name: cfg.Database}
+}
+
+// alter runs ALTER DATABASE <the test database> clause.
+func (a *dbAdmin) alter(clause string) {
+	a.t.Helper()
+	if _, err := a.conn.Exec(a.t.Context(), fmt.Sprintf("ALTER DATABASE %s %s", a.name, clause)); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// alterQuietly is alter for cleanups, which run after the test's context
+// is done and must not fail the test.
+func (a *dbAdmin) alterQuietly(clause string) {
+	a.conn.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s %s", a.name, clause))
+}
+
+// terminateSessions ends every connection to the test database and says
+// how many there were.
+func (a *dbAdmin) terminateSessions() int {
+	a.t.Helper()
+	var n int
+	if err := a.conn.QueryRow(a.t.Context(), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", a.name).Scan(&n); err != nil {
+		a.t.Fatal(err)
+	}
+	return n
 }
