@@ -46,18 +46,8 @@ func (h *handler) login(version string) http.HandlerFunc {
 			return err
 		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
-		if err := h.allowedOrigin(r, key); err != nil {
+		if _, err := h.admitApp(r, addr, key, req.UserID); err != nil {
 			return err
-		}
-		if h.lim != nil {
-			// The limits are keyed on the app, so the key is checked
-			// first; Login checks it again (a map lookup and a hash).
-			a, ok := h.sessions.AppForAPIKey(key)
-			if ok {
-				if err := h.admitLogin(r, addr, a.ID, req.UserID); err != nil {
-					return err
-				}
-			}
 		}
 		in := session.LoginInput(req) // the same fields, without the JSON tags
 		res, err := h.sessions.Login(r.Context(), key, &in)
@@ -126,23 +116,16 @@ func (h *handler) visitorLogin(typ gatehouse.UserType) http.HandlerFunc {
 			return err
 		}
 		key := gatehouse.Secret(r.Header.Get("X-API-Key"))
-		if err := h.allowedOrigin(r, key); err != nil {
+		appID, err := h.admitApp(r, addr, key, gatehouse.VisitorUserID(typ, req.DeviceID))
+		if err != nil {
 			return err
 		}
 		var (
 			admit   func() error
-			appID   string
 			refused string // the limit that refused a new visitor
 			wait    time.Duration
 		)
 		if h.lim != nil {
-			a, ok := h.sessions.AppForAPIKey(key)
-			if ok {
-				if err := h.admitLogin(r, addr, a.ID, gatehouse.VisitorUserID(typ, req.DeviceID)); err != nil {
-					return err
-				}
-			}
-			appID = a.ID
 			// Asked only for a device that has no user yet, inside the
 			// login's transaction: returning visitors never count. The
 			// address's budget first, so one address cannot drain the app's.
@@ -210,19 +193,27 @@ func writeSession(w http.ResponseWriter, r *http.Request, res *session.LoginResu
 
 var errOrigin = gatehouse.Errorf(gatehouse.Forbidden, "This origin may not log in to this app")
 
-// allowedOrigin refuses (403) a login from a browser origin the app does
-// not list (gatehouse.Origins). Requests without an Origin header (native
-// apps, servers) and apps without a list pass; an unknown key is left to
-// the login, which refuses it.
-func (h *handler) allowedOrigin(r *http.Request, key gatehouse.Secret) error {
+// admitApp runs the per-app checks a login passes before the session
+// service sees it, on one lookup of the API key made only when a check
+// needs it, and returns the app's id: a browser origin the app does not
+// list (gatehouse.Origins) is refused with 403 — requests without an Origin
+// header (native apps, servers) and apps without a list pass — then the
+// app's login budgets apply (limits.go). An unknown key passes with an
+// empty id: the service refuses it with the credential error, which counts
+// the failure.
+func (h *handler) admitApp(r *http.Request, addr string, key gatehouse.Secret, userID string) (appID string, err error) {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil
+	if origin == "" && h.lim == nil {
+		return "", nil
 	}
-	if a, ok := h.sessions.AppForAPIKey(key); ok && !a.Origins.Allows(origin) {
-		return errOrigin
+	a, ok := h.sessions.AppForAPIKey(key)
+	if !ok {
+		return "", nil
 	}
-	return nil
+	if origin != "" && !a.Origins.Allows(origin) {
+		return "", errOrigin
+	}
+	return a.ID, h.admitLogin(r, addr, a.ID, userID)
 }
 
 var errTokenRequired = gatehouse.Errorf(gatehouse.Unauthenticated, "Access token is required")
